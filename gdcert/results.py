@@ -1,0 +1,163 @@
+"""Frozen result objects: what every layer returns and every renderer formats.
+
+All objects have ``to_dict()`` producing JSON-ready data. Non-finite floats are
+encoded as the strings ``"inf"``, ``"-inf"``; a value that was not computed (e.g. the
+step size of a bound that does not apply) is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gdcert.linalg import pow10
+
+SCHEMA_VERSION = 1
+
+Kind = Literal["necessary", "sufficient", "exact-local"]
+Status = Literal["certified", "impossible", "uncertified"]
+
+
+def jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays, tuples and non-finite floats to JSON-ready data."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    try:  # numpy scalars and arrays
+        import numpy as np
+
+        if isinstance(value, np.generic):
+            return jsonable(value.item())
+        if isinstance(value, np.ndarray):
+            return jsonable(value.tolist())
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One hypothesis of a theorem, checked on the problem: text, verdict, measurement."""
+
+    text: str
+    holds: bool
+    value: float | str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "holds": self.holds, "value": jsonable(self.value)}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A step-size bound evaluated on one problem (and one initialisation, if relevant).
+
+    ``log10_max_step`` is the primary value (bounds are computed in log space);
+    ``max_step`` is derived and may be ``inf`` or ``0.0`` where ``10**x`` does not fit in
+    a float. When ``applies`` is false the value is NaN unless it could still be
+    computed, and ``reason`` says why the theorem does not apply.
+    """
+
+    id: str
+    paper: str
+    theorem: str
+    kind: Kind
+    applies: bool
+    log10_max_step: float
+    guarantee: str
+    reason: str = ""
+    init: str | None = None
+    assumptions: tuple[Assumption, ...] = ()
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_step(self) -> float:
+        return pow10(self.log10_max_step)
+
+    def admits(self, eta: float) -> bool:
+        """True when ``eta`` is at or below this bound's largest step size."""
+        if math.isnan(self.log10_max_step):
+            return False
+        return math.log10(eta) <= self.log10_max_step + 1e-12
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "init": self.init,
+            "kind": self.kind,
+            "paper": self.paper,
+            "theorem": self.theorem,
+            "applies": self.applies,
+            "reason": self.reason,
+            "assumptions": [a.to_dict() for a in self.assumptions],
+            "max_step": jsonable(self.max_step),
+            "log10_max_step": jsonable(self.log10_max_step),
+            "guarantee": self.guarantee,
+            "extras": jsonable(dict(self.extras)),
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Plain-words verdict on the user's step size."""
+
+    step_size: float
+    status: Status
+    summary: str
+    certified_by: tuple[str, ...] = ()
+    violates: tuple[str, ...] = ()
+    details: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step_size": jsonable(self.step_size),
+            "status": self.status,
+            "summary": self.summary,
+            "certified_by": list(self.certified_by),
+            "violates": list(self.violates),
+            "details": list(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``gdcert bound`` computes: problem summary, bounds, verdict, notes."""
+
+    problem: Mapping[str, Any]
+    bounds: tuple[Bound, ...]
+    verdict: Verdict | None = None
+    notes: tuple[str, ...] = ()
+    runs: tuple[Any, ...] = ()
+
+    def bound(self, bound_id: str, init: str | None = None) -> Bound:
+        """The bound with this id (and init, for init-dependent bounds)."""
+        for b in self.bounds:
+            if b.id == bound_id and (init is None or b.init == init):
+                return b
+        raise KeyError(f"no bound {bound_id!r}" + (f" for init {init!r}" if init else ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "problem": jsonable(dict(self.problem)),
+            "bounds": [b.to_dict() for b in self.bounds],
+            "verdict": self.verdict.to_dict() if self.verdict else None,
+            "notes": list(self.notes),
+        }
+        if self.runs:
+            out["runs"] = [jsonable(r) for r in self.runs]
+        return out
