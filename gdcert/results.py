@@ -81,6 +81,7 @@ class Bound:
     guarantee: str
     reason: str = ""
     init: str | None = None
+    point: str | None = None
     assumptions: tuple[Assumption, ...] = ()
     extras: Mapping[str, Any] = field(default_factory=dict)
 
@@ -98,6 +99,7 @@ class Bound:
         return {
             "id": self.id,
             "init": self.init,
+            "point": self.point,
             "kind": self.kind,
             "paper": self.paper,
             "theorem": self.theorem,
@@ -143,10 +145,11 @@ class Report:
     notes: tuple[str, ...] = ()
     runs: tuple[Any, ...] = ()
 
-    def bound(self, bound_id: str, init: str | None = None) -> Bound:
-        """The bound with this id (and init, for init-dependent bounds)."""
+    def bound(self, bound_id: str, init: str | None = None, point: str | None = None) -> Bound:
+        """The bound with this id (and init / point, where several share the id)."""
         for b in self.bounds:
-            if b.id == bound_id and (init is None or b.init == init):
+            if (b.id == bound_id and (init is None or b.init == init)
+                    and (point is None or b.point == point)):
                 return b
         raise KeyError(f"no bound {bound_id!r}" + (f" for init {init!r}" if init else ""))
 

@@ -1,0 +1,158 @@
+"""Which bounds apply to a problem and initialisation, evaluated in one place.
+
+The registry turns a :class:`~gdcert.problem.Problem` (plus initialisations, optional
+trained weights and step size) into the arguments of the pure bound functions, and
+reports a bound as not applicable — with the reason — rather than leaving it out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from gdcert.bounds import nar_sastry, nguegnang, stability, wu_wang_ma
+from gdcert.inits import Init
+from gdcert.linalg import layer_gradients
+from gdcert.problem import Problem
+from gdcert.results import Bound
+
+#: Stable ids of every bound ``gdcert bound`` can report, in report order.
+BOUND_IDS = (
+    "nar_sastry.cor1",
+    "nar_sastry.cor2",
+    "nar_sastry.thm1",
+    "stability.exact",
+    "nar_sastry.thm2",
+    "nar_sastry.lemma3",
+    "nar_sastry.thm3",
+    "nar_sastry.thm3_sharp",
+    "wu_wang_ma.thm4_3",
+    "nguegnang.thm2_4",
+    "nguegnang.thm2_4_default",
+)
+
+#: The matrix-free Hessian is used when depth·d_max³ is at most this (else closed form).
+EXACT_WORK_LIMIT = 2e8
+EXACT_PARAM_LIMIT = 200_000
+
+
+def _na(b: Bound, reason: str) -> Bound:
+    from dataclasses import replace
+
+    return replace(b, applies=False, reason=reason, log10_max_step=math.nan)
+
+
+def _whitening_reason(p: Problem) -> str:
+    return (f"data are not whitened (‖XXᵀ − I‖ = {p.whitening_residual:.3g}); "
+            "Nar & Sastry's closed forms assume XXᵀ = I")
+
+
+def _grad_norm(p: Problem, weights: Sequence[np.ndarray]) -> float:
+    grads = layer_gradients(weights, p.sigma, p.c)
+    return float(math.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+
+
+def _identity_bounds(p: Problem, init_names: Sequence[str], lr: float | None,
+                     tol: float) -> list[Bound]:
+    sp = p.spectrum
+    square_layers = len(set(p.widths)) == 1
+    kw = dict(depth=p.depth, lam_min=sp.lam_min, lam_max=sp.lam_max, symmetric=sp.symmetric,
+              square=sp.square, square_layers=square_layers)
+    floor = None
+    if sp.symmetric and sp.lam_min < 0:
+        lam = np.linalg.eigvalsh(0.5 * (p.phi + p.phi.T))
+        floor = 0.5 * float(np.sum(lam[lam < 0] ** 2))
+    out = [
+        nar_sastry.thm2(**kw),  # type: ignore[arg-type]
+        nar_sastry.lemma3(**kw, eta=lr, tol=tol),  # type: ignore[arg-type]
+        nar_sastry.thm3(**kw, loss_floor=floor),  # type: ignore[arg-type]
+        nar_sastry.thm3_sharp(**kw, loss_floor=floor),  # type: ignore[arg-type]
+    ]
+    if not p.whitened:
+        return [_na(b, _whitening_reason(p)) for b in out]
+    if "identity" not in init_names and square_layers:
+        return [_na(b, "identity initialisation not requested (add --init identity)")
+                for b in out]
+    return out
+
+
+def _zas_bound(p: Problem, init_names: Sequence[str], tol: float) -> Bound:
+    sp = p.spectrum
+    square_layers = len(set(p.widths)) == 1
+    b = wu_wang_ma.thm4_3(fro_norm=sp.fro, depth=p.depth, square=sp.square,
+                          square_layers=square_layers, eps=tol * 0.5 * sp.fro**2)
+    if not b.applies:
+        return b
+    if not p.whitened:
+        return _na(b, "data are not whitened: Theorem 4.3 is stated for the target form")
+    if "zas" not in init_names:
+        return _na(b, "zas initialisation not requested (add --init zas)")
+    return b
+
+
+def _nguegnang_bounds(p: Problem, init: Init) -> list[Bound]:
+    if p.form == "target":
+        y_norm = p.spectrum.rho
+    else:
+        y_norm = p.y_norm
+    loss0 = p.loss_of_product(init.product)
+    consts = nguegnang.Constants(loss0=loss0, y_norm=y_norm, sigma_min_x=p.sigma_min_x,
+                                 x_norm=p.x_norm, xyt_norm=p.xyt_norm, b0=init.b0)
+    return [
+        nguegnang.thm2_4(consts, depth=p.depth, init=init.name, full_rank=p.full_rank),
+        nguegnang.thm2_4_default(consts, depth=p.depth, init=init.name, full_rank=p.full_rank),
+    ]
+
+
+def _exact_at_balanced_minimum(p: Problem) -> Bound:
+    """stability.exact at the balanced factorisation of the optimal product."""
+    d_max = max(p.widths)
+    params = sum(a * b for a, b in zip(p.widths[1:], p.widths[:-1], strict=True))
+    small = p.depth * d_max**3 <= EXACT_WORK_LIMIT and params <= EXACT_PARAM_LIMIT
+    w_opt = p.optimal_product
+    if not small:
+        if p.form == "target" and p.rank_cap >= min(p.phi.shape):
+            # weights are not needed for the closed form; only the depth (len) is.
+            return stability.exact(weights=[np.zeros((1, 1))] * p.depth, sigma=None, c=p.c,
+                                   where="balanced global minimum",
+                                   closed_form_rho=p.spectrum.rho)
+        b = stability.exact(weights=[np.zeros((1, 1))], sigma=None, c=np.zeros((1, 1)),
+                            where="balanced global minimum", closed_form_rho=0.0)
+        return _na(b, f"too large for the matrix-free Hessian (depth·d³ = "
+                      f"{p.depth * d_max**3:.2g} > {EXACT_WORK_LIMIT:.0e}) and no closed form")
+    u, s, vt = np.linalg.svd(w_opt, full_matrices=False)
+    k = min(p.rank_cap, s.size)
+    weights = stability.balanced_minimum(u[:, :k], s[:k], vt[:k], p.widths)
+    return stability.exact(weights=weights, sigma=p.sigma, c=p.c,
+                           where="balanced global minimum",
+                           grad_norm=_grad_norm(p, weights), loss_scale=p.loss_scale)
+
+
+def compute_bounds(p: Problem, inits: Sequence[Init], *,
+                   weights: Sequence[np.ndarray] | None = None, lr: float | None = None,
+                   tol: float = 1e-6) -> list[Bound]:
+    """Every bound of BOUNDS.md §2 (but Theorem 4 and the empirical edge) for ``p``."""
+    names = [i.name for i in inits]
+    sp = p.spectrum
+    out: list[Bound] = []
+    cor1 = nar_sastry.cor1(rho=sp.rho, depth=p.depth)
+    out.append(cor1 if p.whitened else _na(cor1, _whitening_reason(p)))
+    if lr is not None:
+        c2 = nar_sastry.cor2(rho=sp.rho, depth=p.depth, eta=lr)
+        out.append(c2 if p.whitened or not c2.applies else _na(c2, _whitening_reason(p)))
+    if weights is not None:
+        g = _grad_norm(p, weights)
+        t1 = nar_sastry.thm1(weights=weights, grad_norm=g, loss_scale=p.loss_scale)
+        out.append(t1 if p.whitened else _na(t1, _whitening_reason(p)))
+        ex = stability.exact(weights=weights, sigma=p.sigma, c=p.c, where="given weights",
+                             grad_norm=g, loss_scale=p.loss_scale)
+        out.append(ex)
+    out.append(_exact_at_balanced_minimum(p))
+    out.extend(_identity_bounds(p, names, lr, tol))
+    out.append(_zas_bound(p, names, tol))
+    for init in inits:
+        out.extend(_nguegnang_bounds(p, init))
+    return out
+
