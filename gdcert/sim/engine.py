@@ -1,0 +1,451 @@
+"""Verification gradient descent on deep linear networks: the checked, numpy-facing API.
+
+This wraps the compiled kernels of :mod:`gdcert.sim.kernels`. It checks its inputs,
+converts every array once to C-contiguous float64 (so numba compiles one specialisation),
+packs the layers of each trajectory into one flat vector with offsets, runs the kernel
+(``T`` trajectories in parallel over numba's threads), and unpacks the results into
+:class:`Trajectory` objects.
+
+Mathematics (BOUNDS.md §1, sum convention): layers ``W_j ∈ R^{d_j × d_{j−1}}``,
+``W = W_L⋯W_1``; target form ``ℓ = ½‖W − Φ‖_F²``; data form ``ℓ = ½‖Y − WX‖_F²``, evaluated
+as ``ℓ_ls + ½ tr((W − W*)Σ(W − W*)ᵀ)`` with ``Σ = XXᵀ`` and the least-squares solution
+``W* = Y X⁺ = CΣ⁺`` (``C = YXᵀ``), so a step costs nothing per sample and the loss keeps its
+relative accuracy down to the optimum. GD: ``W_j ← W_j − η_k ∇_{W_j} ℓ`` for all ``j`` at once.
+
+numba is imported by this module only (never by ``import gdcert``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gdcert.sim import _numba_env  # noqa: F401  (must run before numba is imported)
+from gdcert.sim import kernels as _k
+
+__all__ = ["GDProblem", "Schedule", "Trajectory", "run_batch", "run", "warm_up"]
+
+#: Number of records aimed at when ``record_every=0`` ("auto").
+AUTO_RECORDS = 1000
+#: Records (all trajectories together) above which :func:`run_batch` refuses to allocate.
+MAX_RECORD_VALUES = 50_000_000
+#: Power iterations per sharpness estimate.
+SHARPNESS_ITERS = 20
+
+_STOP_NAMES = {_k.STOP_TARGET: "target", _k.STOP_DIVERGED: "diverged", _k.STOP_BUDGET: "budget"}
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
+    """Widths ``(d_0, …, d_L)``: ``L ≥ 1`` and every ``d_j ≥ 1``."""
+    out = tuple(int(w) for w in widths)
+    if len(out) < 2 or any(w < 1 for w in out):
+        raise ValueError(f"widths must be (d_0, ..., d_L) with L >= 1 and all d_j >= 1, got {out}")
+    return out
+
+
+def _as_matrix(name: str, a: Any, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A finite 2-D float64 C-contiguous copy of ``a`` (of ``shape`` when given)."""
+    arr = np.ascontiguousarray(a, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} has non-finite entries")
+    return arr
+
+
+def _check_positive(name: str, value: float) -> float:
+    """``value > 0`` (``inf`` allowed)."""
+    v = float(value)
+    if not v > 0.0:
+        raise ValueError(f"{name} must be > 0, got {v}")
+    return v
+
+
+# ----------------------------------------------------------------------------- problem
+
+
+@dataclass(frozen=True, eq=False)
+class GDProblem:
+    """What the kernels need to run GD on one loss; build it with :meth:`target` or :meth:`data`.
+
+    ``c`` is ``C = YXᵀ`` in data form and ``Φ`` in target form; ``sigma`` is ``Σ = XXᵀ``
+    (``None`` in target form); ``w_star`` the least-squares product ``W* = CΣ⁺`` and
+    ``loss_ls = ½‖Y − W*X‖_F²`` (data form; ``None`` and ``0`` in target form).
+    """
+
+    widths: tuple[int, ...]
+    sigma: np.ndarray | None
+    c: np.ndarray
+    w_star: np.ndarray | None
+    loss_ls: float
+
+    @classmethod
+    def target(cls, phi: Any, widths: Sequence[int]) -> GDProblem:
+        """Target form ``ℓ = ½‖W_L⋯W_1 − Φ‖_F²``; ``Φ`` is ``d_L × d_0``."""
+        w = _check_widths(widths)
+        phi_arr = _as_matrix("phi", phi, (w[-1], w[0]))
+        return cls(widths=w, sigma=None, c=phi_arr, w_star=None, loss_ls=0.0)
+
+    @classmethod
+    def data(cls, x: Any, y: Any, widths: Sequence[int]) -> GDProblem:
+        """Data form ``ℓ = ½‖Y − W X‖_F²`` (sum convention); ``x``: ``d_0 × m``, ``y``: ``d_L × m``.
+
+        ``W* = Y X⁺`` is computed by least squares on ``X`` itself (``= CΣ⁺``, but with the
+        conditioning of ``X`` rather than of ``XXᵀ``), and ``ℓ_ls`` from the residual
+        ``Y − W*X``, once, here.
+        """
+        w = _check_widths(widths)
+        x_arr = _as_matrix("x", x)
+        if x_arr.shape[0] != w[0]:
+            raise ValueError(f"x must have d_0 = {w[0]} rows (columns are samples), got {x_arr.shape}")
+        y_arr = _as_matrix("y", y, (w[-1], x_arr.shape[1]))
+        sigma = x_arr @ x_arr.T
+        c = y_arr @ x_arr.T
+        # W* = argmin_W ‖Y − WX‖_F = Y X⁺ :  solve Xᵀ W*ᵀ = Yᵀ in the least-squares sense
+        w_star_t, *_ = np.linalg.lstsq(x_arr.T, y_arr.T, rcond=None)
+        w_star = np.ascontiguousarray(w_star_t.T)
+        # ℓ_ls = ½‖Y − W*X‖_F² from the residual (no cancellation)
+        residual = y_arr - w_star @ x_arr
+        loss_ls = 0.5 * float(np.sum(residual * residual))
+        return cls(widths=w, sigma=sigma, c=c, w_star=w_star, loss_ls=loss_ls)
+
+    @property
+    def depth(self) -> int:
+        """Number of layers ``L``."""
+        return len(self.widths) - 1
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Step sizes ``η_k = min(a1, a2 / (k+1)^γ)`` (Nguegnang et al. 2021, eq. 5.2).
+
+    A constant step ``η`` is ``Schedule(a1=η, a2=inf, gamma=0)`` (:meth:`constant`).
+    Requires ``a1, a2 > 0`` (either may be ``inf`` but not both), ``γ ≥ 0`` finite.
+    """
+
+    a1: float
+    a2: float
+    gamma: float
+
+    def __post_init__(self) -> None:
+        a1 = _check_positive("a1", self.a1)
+        a2 = _check_positive("a2", self.a2)
+        if math.isinf(min(a1, a2)):
+            raise ValueError(f"at least one of a1, a2 must be finite, got a1={a1}, a2={a2}")
+        if not (math.isfinite(self.gamma) and self.gamma >= 0.0):
+            raise ValueError(f"gamma must be finite and >= 0, got {self.gamma}")
+
+    @classmethod
+    def constant(cls, eta: float) -> Schedule:
+        """The constant step size ``η_k = η``."""
+        e = float(eta)
+        if not (math.isfinite(e) and e > 0.0):
+            raise ValueError(f"eta must be finite and > 0, got {e}")
+        return cls(a1=e, a2=math.inf, gamma=0.0)
+
+    def at(self, k: int) -> float:
+        """``η_k`` (``k = 0, 1, …``), the same formula the kernel uses."""
+        if self.gamma == 0.0:
+            return min(self.a1, self.a2)
+        return min(self.a1, self.a2 / (k + 1.0) ** self.gamma)
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """One GD run. Records are taken at ``step_index`` (every ``record_every`` steps and at the end).
+
+    ``loss``/``grad_norm`` (``‖∇ℓ‖_F`` over all layers) at each record; ``balancedness``
+    (exact spectral-norm ``b(W⃗)``) and ``sharpness`` (``λ_max(∇²ℓ)`` estimated by power
+    iteration with Hessian–vector products) when tracked. ``iterations`` is the number of
+    steps taken ``K``; ``stop`` is ``"target"``, ``"diverged"`` or ``"budget"``;
+    ``final_weights`` are ``W_1..W_L`` at ``θ_K``; ``step_norm_last = ‖θ_K − θ_{K−1}‖`` and
+    ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when ``K`` < 1 resp. 2): a small
+    ``step_norm_two`` with a large ``step_norm_last`` marks a period-2 orbit.
+    """
+
+    step_index: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    balancedness: np.ndarray | None
+    sharpness: np.ndarray | None
+    iterations: int
+    stop: str
+    final_loss: float
+    final_weights: tuple[np.ndarray, ...]
+    step_norm_last: float
+    step_norm_two: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python form (lists and floats) for JSON."""
+
+        def _list(a: np.ndarray | None) -> list[float] | None:
+            return None if a is None else [float(v) for v in a]
+
+        return {
+            "step_index": [int(v) for v in self.step_index],
+            "loss": _list(self.loss),
+            "grad_norm": _list(self.grad_norm),
+            "balancedness": _list(self.balancedness),
+            "sharpness": _list(self.sharpness),
+            "iterations": self.iterations,
+            "stop": self.stop,
+            "final_loss": self.final_loss,
+            "final_weights": [w.tolist() for w in self.final_weights],
+            "step_norm_last": self.step_norm_last,
+            "step_norm_two": self.step_norm_two,
+        }
+
+
+# ----------------------------------------------------------------------------- packing
+
+
+def _offsets(widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of ``W_j`` in ``θ`` and of the prefix products ``P_j`` (``d_j × d_0``).
+
+    ``w_off[i]`` is where layer ``i+1`` starts (``w_off[L]`` = number of parameters);
+    ``pre_off[i]`` is where ``P_{i+1}`` starts (``pre_off[L]`` = buffer size).
+    """
+    depth = len(widths) - 1
+    w_off = np.zeros(depth + 1, dtype=np.int64)
+    pre_off = np.zeros(depth + 1, dtype=np.int64)
+    for i in range(depth):
+        w_off[i + 1] = w_off[i] + widths[i + 1] * widths[i]
+        pre_off[i + 1] = pre_off[i] + widths[i + 1] * widths[0]
+    return w_off, pre_off
+
+
+def _pack(widths: tuple[int, ...], weights: Sequence[Any], which: int) -> np.ndarray:
+    """Flatten ``W_1..W_L`` (row-major) into one vector, checking shapes and finiteness."""
+    depth = len(widths) - 1
+    if len(weights) != depth:
+        raise ValueError(f"init {which} must have L = {depth} layers, got {len(weights)}")
+    parts = [
+        _as_matrix(f"init {which} layer {j + 1}", w, (widths[j + 1], widths[j])).ravel()
+        for j, w in enumerate(weights)
+    ]
+    return np.concatenate(parts)
+
+
+def _unpack(widths: tuple[int, ...], theta: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Inverse of :func:`_pack` (copies)."""
+    w_off, _ = _offsets(widths)
+    return tuple(
+        theta[w_off[i] : w_off[i + 1]].reshape(widths[i + 1], widths[i]).copy()
+        for i in range(len(widths) - 1)
+    )
+
+
+# ----------------------------------------------------------------------------- BLAS threads
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas_thread_api() -> tuple[Any, Any] | None:
+    """``(get_num_threads, set_num_threads)`` of the OpenBLAS that numba's matmul calls.
+
+    numba's ``np.dot`` goes through ``scipy.linalg.cython_blas``, i.e. scipy's bundled
+    OpenBLAS (``libscipy_openblas*``). Found among the loaded libraries (``/proc/self/maps``)
+    or beside scipy; ``None`` if there is none we can drive (then BLAS is left alone).
+    """
+    import scipy.linalg.cython_blas  # noqa: F401  (loads scipy's BLAS)
+
+    candidates: list[str] = []
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        for line in maps.read_text().splitlines():
+            path = line.split()[-1] if line.split() else ""
+            if "openblas" in path and "scipy" in path and path not in candidates:
+                candidates.append(path)
+    import scipy
+
+    scipy_root = Path(scipy.__file__).parent
+    for folder in (scipy_root.parent / "scipy.libs", scipy_root / ".dylibs"):
+        if folder.is_dir():
+            candidates += [str(p) for p in sorted(folder.glob("*openblas*"))]
+    prefixes = ("scipy_openblas_", "openblas_", "scipy_openblas64_")
+    for path in candidates:
+        try:
+            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD if hasattr(os, "RTLD_NOLOAD") else 0)
+        except OSError:
+            continue
+        for prefix in prefixes:
+            get = getattr(lib, f"{prefix}get_num_threads", None)
+            put = getattr(lib, f"{prefix}set_num_threads", None)
+            if get is not None and put is not None:
+                get.restype = ctypes.c_int
+                put.argtypes = [ctypes.c_int]
+                return get, put
+    return None
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Cap scipy's OpenBLAS at one thread while numba's threads run trajectories in parallel.
+
+    Without the cap each numba thread's ``dgemm`` would start its own BLAS threads and the
+    two pools would oversubscribe the cores. The previous thread count is restored.
+    """
+    api = _openblas_thread_api()
+    if api is None:
+        yield
+        return
+    get, put = api
+    before = int(get())
+    put(1)
+    try:
+        yield
+    finally:
+        put(before)
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def _record_every(max_iter: int, record_every: int) -> int:
+    """``record_every``, or for 0 ("auto") about :data:`AUTO_RECORDS` records."""
+    if record_every < 0:
+        raise ValueError(f"record_every must be >= 0 (0 = auto), got {record_every}")
+    if record_every == 0:
+        return max(1, math.ceil(max_iter / AUTO_RECORDS))
+    return record_every
+
+
+def run_batch(
+    problem: GDProblem,
+    inits: Sequence[Sequence[Any]],
+    schedules: Sequence[Schedule],
+    *,
+    max_iter: int,
+    loss_target: float,
+    div_factor: float = 1e6,
+    record_every: int = 1,
+    track_balancedness: bool = False,
+    track_sharpness: bool = False,
+    parallel: bool = True,
+) -> list[Trajectory]:
+    """Run GD from each ``inits[t]`` with ``schedules[t]``; one :class:`Trajectory` each.
+
+    Each trajectory stops when ``ℓ − loss_target ≤ 0`` (``"target"``; pass the optimal loss
+    plus a tolerance), when ``ℓ`` is not finite or exceeds ``div_factor · ℓ(θ_0)``
+    (``"diverged"``), or after ``max_iter`` steps (``"budget"``). Records are taken every
+    ``record_every`` steps (0: about 1000 records) and at the stopping point.
+    ``parallel=True`` runs trajectories on numba's threads (``numba.set_num_threads`` /
+    ``NUMBA_NUM_THREADS``) with BLAS capped to one thread; otherwise one after another.
+    """
+    if not isinstance(problem, GDProblem):
+        raise TypeError(f"problem must be a GDProblem, got {type(problem).__name__}")
+    n_traj = len(inits)
+    if n_traj == 0:
+        raise ValueError("inits must hold at least one initialisation")
+    if len(schedules) != n_traj:
+        raise ValueError(f"need one schedule per init: {n_traj} inits, {len(schedules)} schedules")
+    if int(max_iter) != max_iter or max_iter < 0:
+        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter}")
+    max_iter = int(max_iter)
+    if math.isnan(loss_target):
+        raise ValueError("loss_target must not be NaN")
+    div = _check_positive("div_factor", div_factor)
+    every = _record_every(max_iter, int(record_every))
+    n_records = max_iter // every + 2
+    if n_traj * n_records * (_k.N_REC_COLS + 1) > MAX_RECORD_VALUES:
+        raise ValueError(
+            f"{n_traj} trajectories × {n_records} records is too many to keep; "
+            f"raise record_every (now {every}) or pass 0 for automatic decimation"
+        )
+
+    widths = problem.widths
+    w_off, pre_off = _offsets(widths)
+    theta0 = np.empty((n_traj, int(w_off[-1])))
+    for t, init in enumerate(inits):
+        theta0[t] = _pack(widths, init, t)
+    a1 = np.array([float(s.a1) for s in schedules])
+    a2 = np.array([float(s.a2) for s in schedules])
+    gamma = np.array([float(s.gamma) for s in schedules])
+    has_sigma = problem.sigma is not None
+    sigma = problem.sigma if problem.sigma is not None else np.zeros((1, 1))
+    w_star = problem.w_star if problem.w_star is not None else problem.c
+    sigma = np.ascontiguousarray(sigma, dtype=np.float64)
+    w_star_flat = np.ascontiguousarray(w_star, dtype=np.float64).ravel()
+
+    theta_out = np.empty_like(theta0)
+    rec_step = np.zeros((n_traj, n_records), dtype=np.int64)
+    rec_vals = np.zeros((n_traj, n_records, _k.N_REC_COLS))
+    info_f = np.zeros((n_traj, _k.N_INFO_F))
+    info_i = np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64)
+    args = (
+        theta0, a1, a2, gamma, np.asarray(widths, dtype=np.int64), w_off, pre_off, sigma,
+        w_star_flat, bool(has_sigma), float(problem.loss_ls), max_iter, float(loss_target), div,
+        every, bool(track_balancedness), bool(track_sharpness), SHARPNESS_ITERS,
+        theta_out, rec_step, rec_vals, info_f, info_i,
+    )  # fmt: skip
+    if parallel and n_traj > 1:
+        import numba
+
+        if numba.get_num_threads() > 1:
+            with _single_threaded_blas():
+                _k._gd_batch_parallel(*args)
+        else:
+            _k._gd_batch_serial(*args)
+    else:
+        _k._gd_batch_serial(*args)
+
+    out = []
+    for t in range(n_traj):
+        n = int(info_i[t, 2])
+        vals = rec_vals[t, :n]
+        out.append(
+            Trajectory(
+                step_index=rec_step[t, :n].copy(),
+                loss=vals[:, _k.REC_LOSS].copy(),
+                grad_norm=vals[:, _k.REC_GRAD].copy(),
+                balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
+                sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
+                iterations=int(info_i[t, 0]),
+                stop=_STOP_NAMES[int(info_i[t, 1])],
+                final_loss=float(info_f[t, 0]),
+                final_weights=_unpack(widths, theta_out[t]),
+                step_norm_last=float(info_f[t, 1]),
+                step_norm_two=float(info_f[t, 2]),
+            )
+        )
+    return out
+
+
+def run(problem: GDProblem, init: Sequence[Any], schedule: Schedule, **kw: Any) -> Trajectory:
+    """One trajectory: :func:`run_batch` with a single init (run on the calling thread)."""
+    kw.setdefault("parallel", False)
+    return run_batch(problem, [init], [schedule], **kw)[0]
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel on a tiny problem.
+
+    Both forms, both dispatch paths (serial and parallel), with balancedness and sharpness
+    tracking, so that later calls pay no compilation.
+    """
+    rng = np.random.default_rng(0)
+    widths = (2, 3, 2)
+    init = [0.5 * rng.standard_normal((3, 2)), 0.5 * rng.standard_normal((2, 3))]
+    problems = [
+        GDProblem.target(rng.standard_normal((2, 2)), widths),
+        GDProblem.data(rng.standard_normal((2, 5)), rng.standard_normal((2, 5)), widths),
+    ]
+    for prob in problems:
+        for parallel in (False, True):
+            run_batch(
+                prob, [init, init], [Schedule.constant(0.01)] * 2, max_iter=3, loss_target=0.0,
+                track_balancedness=True, track_sharpness=True, parallel=parallel,
+            )  # fmt: skip
