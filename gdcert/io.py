@@ -113,8 +113,7 @@ def _as_real_float64(arr: np.ndarray, label: str) -> np.ndarray:
     if dtype.names is None and dtype.kind in "biuf":
         return np.asarray(arr, dtype=np.float64)
     raise InputError(
-        f"{label}: has {_describe_dtype(dtype)}; expected real numbers "
-        "(float, integer or bool)"
+        f"{label}: has {_describe_dtype(dtype)}; expected real numbers (float, integer or bool)"
     )
 
 
@@ -274,7 +273,7 @@ def _load_text(path: Path, label: str) -> np.ndarray:
                 delimiter = "\t"
         fields = _split_fields(line, delimiter)
         values = [_parse_number(f) for f in fields]
-        if not rows and all(v is None for v in values):
+        if not rows and all(v is None for v in values) and any(c.isalpha() for c in line):
             shown = ", ".join(repr(f) for f in fields[:4]) + (", ..." if len(fields) > 4 else "")
             raise InputError(
                 f"{label}: line {lineno} looks like a header ({shown}); expected only numbers "
@@ -289,8 +288,7 @@ def _load_text(path: Path, label: str) -> np.ndarray:
                     )
                 hint = " (decimal commas are not supported)" if "," in field else ""
                 raise InputError(
-                    f"{label}: line {lineno}, column {col}: cannot read {field!r} as a number"
-                    f"{hint}"
+                    f"{label}: line {lineno}, column {col}: cannot read {field!r} as a number{hint}"
                 )
         numbers = [v for v in values if v is not None]
         if rows and len(numbers) != len(rows[0]):
