@@ -135,7 +135,7 @@ def thm1(*, weights: Sequence[np.ndarray], grad_norm: float | None = None,
         ),
         log10_max_step=log10_eta,
         guarantee="above this step size GD cannot converge to this particular solution",
-        point="given weights",
+        point="weights",
         assumptions=tuple(assumptions),
         extras={"rho_solution": sigma, "log10_p": log_p, "log10_q": log_q},
     )

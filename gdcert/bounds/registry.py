@@ -116,17 +116,17 @@ def _exact_at_balanced_minimum(p: Problem) -> Bound:
         if p.form == "target" and p.rank_cap >= min(p.phi.shape):
             # weights are not needed for the closed form; only the depth (len) is.
             return stability.exact(weights=[np.zeros((1, 1))] * p.depth, sigma=None, c=p.c,
-                                   where="balanced global minimum",
+                                   where="balanced minimum",
                                    closed_form_rho=p.spectrum.rho)
         b = stability.exact(weights=[np.zeros((1, 1))], sigma=None, c=np.zeros((1, 1)),
-                            where="balanced global minimum", closed_form_rho=0.0)
+                            where="balanced minimum", closed_form_rho=0.0)
         return _na(b, f"too large for the matrix-free Hessian (depth·d³ = "
                       f"{p.depth * d_max**3:.2g} > {EXACT_WORK_LIMIT:.0e}) and no closed form")
     u, s, vt = np.linalg.svd(w_opt, full_matrices=False)
     k = min(p.rank_cap, s.size)
     weights = stability.balanced_minimum(u[:, :k], s[:k], vt[:k], p.widths)
     return stability.exact(weights=weights, sigma=p.sigma, c=p.c,
-                           where="balanced global minimum",
+                           where="balanced minimum",
                            grad_norm=_grad_norm(p, weights), loss_scale=p.loss_scale)
 
 
@@ -146,7 +146,7 @@ def compute_bounds(p: Problem, inits: Sequence[Init], *,
         g = _grad_norm(p, weights)
         t1 = nar_sastry.thm1(weights=weights, grad_norm=g, loss_scale=p.loss_scale)
         out.append(t1 if p.whitened else _na(t1, _whitening_reason(p)))
-        ex = stability.exact(weights=weights, sigma=p.sigma, c=p.c, where="given weights",
+        ex = stability.exact(weights=weights, sigma=p.sigma, c=p.c, where="weights",
                              grad_norm=g, loss_scale=p.loss_scale)
         out.append(ex)
     out.append(_exact_at_balanced_minimum(p))

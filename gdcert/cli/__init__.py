@@ -1,0 +1,93 @@
+"""Command-line interface: the root group and its commands (one module each).
+
+Only click is imported here, so ``gdcert --help`` stays fast; each command imports
+numpy/scipy/numba inside its body, where it needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from gdcert import __version__
+from gdcert.errors import EXIT_INTERNAL, EXIT_USAGE, GdcertError
+
+EXIT_INTERRUPTED = 130
+
+
+def _err(message: str) -> None:
+    click.echo(f"gdcert: error: {message}", err=True)
+
+
+class GdcertGroup(click.Group):
+    """Root group whose ``main`` maps every error to a one-line message and an exit code.
+
+    0 success; 1 a check failed (``gdcert check``); 2 usage, configuration or input
+    error; 3 internal error (a bug); 130 interrupted. Set ``GDCERT_DEBUG=1`` to see the
+    traceback of an internal error.
+    """
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "gdcert",
+                              complete_var=complete_var, standalone_mode=False,
+                              windows_expand_args=windows_expand_args, **extra)
+        except click.UsageError as exc:  # bad option, missing argument, bad value
+            msg = exc.format_message().replace("\n", " ")
+            _err(msg)
+            code = EXIT_USAGE
+        except click.Abort:
+            click.echo("gdcert: interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        except click.ClickException as exc:
+            _err(exc.format_message().replace("\n", " "))
+            code = exc.exit_code
+        except GdcertError as exc:
+            _err(str(exc).replace("\n", " "))
+            code = exc.exit_code
+        except KeyboardInterrupt:
+            click.echo("gdcert: interrupted", err=True)
+            code = EXIT_INTERRUPTED
+        except BrokenPipeError:
+            code = 0
+        except Exception as exc:  # a bug: never show a bare traceback to users
+            if os.environ.get("GDCERT_DEBUG"):
+                raise
+            _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with "
+                 "GDCERT_DEBUG=1 for the traceback and please report it)")
+            code = EXIT_INTERNAL
+        else:
+            code = rv if isinstance(rv, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+@click.group(cls=GdcertGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="gdcert")
+def cli() -> None:
+    """Certify step sizes for gradient descent on deep linear networks.
+
+    \b
+    Exit codes: 0 ok · 1 a check failed · 2 usage/input error · 3 internal error.
+    """
+
+
+def _register() -> None:
+    from gdcert.cli.bound import bound
+
+    cli.add_command(bound)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="gdcert")

@@ -1,0 +1,58 @@
+"""Helpers shared by the CLI commands: option parsing, output, consoles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from gdcert.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_widths(value: str | None) -> tuple[int, ...] | None:
+    """``--widths d0,d1,...,dL`` → tuple of ints (one-line error otherwise)."""
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--widths: expected comma-separated positive integers d0,…,dL, "
+                         f"got {value!r}") from None
+    if not widths or any(w < 1 for w in widths):
+        raise InputError(f"--widths: expected comma-separated positive integers, got {value!r}")
+    return widths
+
+
+def emit(text: str, output: str | None) -> None:
+    """Write the report to stdout, or atomically to ``--output``."""
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    from gdcert.io import atomic_write_text
+
+    atomic_write_text(Path(output), text if text.endswith("\n") else text + "\n")
+
+
+def problem_options(f: F) -> F:
+    """Options shared by commands that read a problem: depth, data, loss, widths."""
+    decorators = [
+        click.option("--depth", "-L", type=int, required=True, help="Network depth L (≥ 1)."),
+        click.option("--data", "data", type=str, default=None,
+                     help="Dataset .npz with arrays X, Y (columns are samples) instead of TARGET."),
+        click.option("--samples-as-rows", is_flag=True,
+                     help="X and Y in --data hold one sample per row (transpose them)."),
+        click.option("--loss", type=click.Choice(["sum", "mean"]), default="sum",
+                     show_default=True,
+                     help="Loss convention of your training: ½‖Y−WX‖² (sum) or (1/2m)‖Y−WX‖² "
+                          "(mean). Every step size is reported in this convention."),
+        click.option("--widths", type=str, default=None,
+                     help="Layer widths d0,d1,…,dL (default: square layers of the target's size)."),
+    ]
+    for d in reversed(decorators):
+        f = d(f)
+    return f

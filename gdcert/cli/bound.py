@@ -1,0 +1,67 @@
+"""``gdcert bound``: every applicable step-size bound for a target, dataset or weights."""
+
+from __future__ import annotations
+
+import click
+
+from gdcert.cli._common import emit, parse_widths, problem_options
+
+
+@click.command("bound")
+@click.argument("target", required=False)
+@problem_options
+@click.option("--init", "inits", multiple=True, metavar="NAME|FILE.npz",
+              help="Initialisation: identity, zas, balanced, or an .npz of W1..WL. Repeatable. "
+                   "Default: every built-in init defined for the shape.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random balanced initialisation.")
+@click.option("--init-rank", type=int, default=None,
+              help="Rank of the random balanced initialisation (default: min width).")
+@click.option("--init-scale", type=float, default=1.0, show_default=True,
+              help="Scale s of the balanced initialisation (W_j = s F_j F_{j-1}ᵀ).")
+@click.option("--weights", type=str, default=None, metavar="FILE.npz",
+              help="A trained solution W1..WL: Theorem 1 and the exact threshold at it.")
+@click.option("--lr", type=float, default=None, metavar="ETA",
+              help="Your step size: get a verdict and Corollary 2's cap.")
+@click.option("--tol", type=float, default=1e-6, show_default=True,
+              help="Relative tolerance for the iteration estimates (Lemma 3, Wu et al.).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema in docs/json-schema.md).")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print a Markdown report.")
+@click.option("--output", "-o", type=str, default=None, metavar="FILE",
+              help="Write the report to FILE (atomically) instead of stdout.")
+def bound(target: str | None, depth: int, data: str | None, samples_as_rows: bool, loss: str,
+          widths: str | None, inits: tuple[str, ...], seed: int, init_rank: int | None,
+          init_scale: float, weights: str | None, lr: float | None, tol: float, as_json: bool,
+          as_markdown: bool, output: str | None) -> int:
+    """Compute every step-size bound that applies to TARGET (or --data) at depth L.
+
+    \b
+    TARGET: .npy, .npz[:key], .csv/.txt, .mtx or .mat[:var].
+    Examples:
+      gdcert bound target.npy --depth 20
+      gdcert bound --data xy.npz --loss mean --depth 3 --lr 1e-3 --json
+    """
+    from gdcert.api import certify, load_problem
+    from gdcert.errors import InputError
+
+    if as_json and as_markdown:
+        raise InputError("--json and --markdown are mutually exclusive")
+    if not (tol > 0 and tol < 1):
+        raise InputError(f"--tol must be in (0, 1), got {tol}")
+    problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
+                           loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
+    report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
+                     init_rank=init_rank, init_scale=init_scale, tol=tol)
+    if as_json:
+        from gdcert.report.json_out import to_json
+
+        emit(to_json(report), output)
+    elif as_markdown:
+        from gdcert.report.markdown import to_markdown
+
+        emit(to_markdown(report), output)
+    else:
+        from gdcert.report.terminal import render_report
+
+        render_report(report, output=output)
+    return 0

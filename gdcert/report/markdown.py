@@ -1,0 +1,39 @@
+"""Markdown renderer: tables ready for docs, PR comments and job summaries."""
+
+from __future__ import annotations
+
+from gdcert.report.format import bound_label, extras_line, fmt_log10, fmt_num
+from gdcert.report.terminal import SUMMARY_FIELDS
+from gdcert.results import Report
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: Report) -> str:
+    p = report.problem
+    lines = ["# gdcert bound report", "", "## Problem", "", "| quantity | value |", "|---|---|"]
+    for key, label in SUMMARY_FIELDS:
+        if key in p and p[key] is not None:
+            lines.append(f"| {_cell(label)} | {_cell(fmt_num(p[key]))} |")
+    for init in p.get("inits", []):
+        lines.append(f"| init {init['name']} | {_cell(init['description'])} |")
+    lines += ["", "## Bounds", "",
+              "| bound | kind | max step | applies | why / promise | source |",
+              "|---|---|---:|:---:|---|---|"]
+    for b in report.bounds:
+        why = b.guarantee if b.applies else b.reason
+        extra = extras_line(b)
+        if extra:
+            why = f"{why} ({extra})" if why else extra
+        lines.append(f"| `{bound_label(b)}` | {b.kind} | {fmt_log10(b.log10_max_step)} | "
+                     f"{'✓' if b.applies else '✗'} | {_cell(why)} | "
+                     f"{_cell(b.paper + ', ' + b.theorem)} |")
+    if report.verdict:
+        v = report.verdict
+        lines += ["", f"## Verdict for η = {v.step_size:.4g}: **{v.status}**", "", v.summary]
+        lines += [f"- {d}" for d in v.details]
+    if report.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+    return "\n".join(lines) + "\n"

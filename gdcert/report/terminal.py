@@ -1,0 +1,119 @@
+"""Rich terminal report for ``gdcert bound``."""
+
+from __future__ import annotations
+
+import io
+import math
+
+from rich import box
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from gdcert.report.format import (
+    SHORT_PROMISE,
+    extras_line,
+    fmt_log10,
+    fmt_num,
+    short_source,
+    where_label,
+)
+from gdcert.report.ladder import STYLE, ladder
+from gdcert.results import Report, Verdict
+
+VERDICT_STYLE = {"certified": "bold green", "impossible": "bold red",
+                 "uncertified": "bold yellow"}
+
+SUMMARY_FIELDS = [
+    ("source", "input"), ("form", "form"), ("shape", "target shape (d_L × d_0)"),
+    ("depth", "depth L"), ("widths", "widths d_0…d_L"), ("loss", "loss convention"),
+    ("n_samples", "samples m"), ("rho", "ρ(Φ) = σ_max"), ("fro_norm", "‖Φ‖_F"),
+    ("symmetric", "symmetric"), ("definiteness", "definiteness"),
+    ("eig_min", "λ_min"), ("eig_max", "λ_max"), ("rank", "rank"),
+    ("rank_cap", "rank cap r = min d_j"), ("optimal_loss", "optimal loss (rank ≤ r)"),
+    ("whitening_residual", "whitening residual ‖XXᵀ − I‖"),
+    ("sigma_min_x", "σ_min(X)"),
+]
+
+
+def summary_table(report: Report) -> Table:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold cyan")
+    t.add_column()
+    p = report.problem
+    for key, label in SUMMARY_FIELDS:
+        if key in p and p[key] is not None:
+            t.add_row(label, fmt_num(p[key]))
+    for init in p.get("inits", []):
+        t.add_row(f"init {init['name']}", f"{init['description']} (b₀ = {fmt_num(init['b0'])})")
+    return t
+
+
+def bounds_table(report: Report) -> Table:
+    t = Table(title="Step-size bounds", title_justify="left", box=box.SIMPLE_HEAD,
+              pad_edge=False)
+    t.add_column("bound / init", no_wrap=True)
+    t.add_column("kind", no_wrap=True)
+    t.add_column("max step", justify="right", no_wrap=True)
+    t.add_column("", justify="center", no_wrap=True)
+    t.add_column("promise or why not · source", overflow="fold", ratio=1)
+    for b in report.bounds:
+        mark = Text("✓", style="green") if b.applies else Text("✗", style="red")
+        label = Text(b.id)
+        where = where_label(b)
+        if where:
+            label.append("\n  " + where, style="cyan")
+        why = SHORT_PROMISE.get(b.id, b.guarantee) if b.applies else b.reason
+        cell = Text(why)
+        extra = extras_line(b)
+        if extra:
+            cell.append("\n" + extra, style="dim")
+        cell.append("\n" + short_source(b), style="dim italic")
+        t.add_row(label, Text(b.kind, style=STYLE.get(b.kind, "")),
+                  fmt_log10(b.log10_max_step), mark, cell)
+    return t
+
+
+def verdict_panel(v: Verdict) -> Panel:
+    body = Text()
+    body.append(v.status.upper(), style=VERDICT_STYLE[v.status])
+    body.append("  " + v.summary + "\n")
+    for d in v.details:
+        body.append("• " + d + "\n")
+    return Panel(body, title=f"Verdict for η = {v.step_size:.4g}", title_align="left",
+                 border_style=VERDICT_STYLE[v.status].split()[-1])
+
+
+def build(report: Report, *, width: int = 76) -> Group:
+    parts: list = [Panel(summary_table(report), title="Problem", title_align="left"),
+                   bounds_table(report)]
+    eta = report.verdict.step_size if report.verdict else None
+    parts.append(Panel(ladder(report.bounds, eta, total_width=width), title="Step-size ladder "
+                       "(log scale)", title_align="left"))
+    if report.verdict:
+        parts.append(verdict_panel(report.verdict))
+    for n in report.notes:
+        parts.append(Text("note: " + n, style="dim"))
+    if any(b.id == "stability.exact" and not math.isnan(b.log10_max_step)
+           for b in report.bounds):
+        parts.append(Text("note: the exact local threshold is local — it says whether that "
+                          "point can attract GD, not that GD reaches it from your init",
+                          style="dim"))
+    return Group(*parts)
+
+
+def render_report(report: Report, *, output: str | None = None) -> None:
+    """Print to stdout, or write plain text atomically to ``output``."""
+    if output is None or output == "-":
+        console = Console()
+        console.print(build(report, width=console.width - 4))
+        return
+    from pathlib import Path
+
+    from gdcert.io import atomic_write_text
+
+    buf = io.StringIO()
+    Console(file=buf, width=120, no_color=True, force_terminal=False).print(
+        build(report, width=116))
+    atomic_write_text(Path(output), buf.getvalue())
