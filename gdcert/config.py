@@ -257,6 +257,9 @@ def _parse_yaml(text: str, path: Path) -> ConfigDoc:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "syntax error"
+        if exc.problem and exc.context:
+            joiner = ", " if exc.problem.startswith("but ") else ": "
+            problem = f"{exc.context}{joiner}{exc.problem}"
         line = mark.line + 1 if mark is not None else None
         raise InputError(f"{_where(path, line)}: invalid YAML: {_one_line(problem)}") from None
     except yaml.YAMLError as exc:
