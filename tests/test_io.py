@@ -296,6 +296,16 @@ def test_npz_array_validation_names_the_array(tmp_path: Path) -> None:
         load_matrix(path)
 
 
+def test_npz_member_that_is_not_npy(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "odd.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("notes.txt", "hello")
+    with _expect(r"odd\.npz: member 'notes\.txt' is not a \.npy array"):
+        load_matrix(path)
+
+
 def test_npy_named_npz(tmp_path: Path) -> None:
     path = tmp_path / "a.npz"
     with path.open("wb") as fh:
