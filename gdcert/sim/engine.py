@@ -111,7 +111,9 @@ class GDProblem:
         w = _check_widths(widths)
         x_arr = _as_matrix("x", x)
         if x_arr.shape[0] != w[0]:
-            raise ValueError(f"x must have d_0 = {w[0]} rows (columns are samples), got {x_arr.shape}")
+            raise ValueError(
+                f"x must have d_0 = {w[0]} rows (columns are samples), got {x_arr.shape}"
+            )
         y_arr = _as_matrix("y", y, (w[-1], x_arr.shape[1]))
         sigma = x_arr @ x_arr.T
         c = y_arr @ x_arr.T
@@ -166,7 +168,7 @@ class Schedule:
 
 @dataclass(frozen=True, eq=False)
 class Trajectory:
-    """One GD run. Records are taken at ``step_index`` (every ``record_every`` steps and at the end).
+    """One GD run; records at ``step_index`` (every ``record_every`` steps and at the end).
 
     ``loss``/``grad_norm`` (``‖∇ℓ‖_F`` over all layers) at each record; ``balancedness``
     (exact spectral-norm ``b(W⃗)``) and ``sharpness`` (``λ_max(∇²ℓ)`` estimated by power

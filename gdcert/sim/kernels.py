@@ -39,7 +39,8 @@ import math
 
 from gdcert.sim import _numba_env  # noqa: F401  (sets NUMBA_CACHE_DIR before numba loads)
 
-import numpy as np  # noqa: I001
+# isort: split
+import numpy as np
 from numba import njit, prange
 
 #: Products with at most this many multiply–adds ``n·k·m`` use plain loops, larger ones BLAS.
@@ -62,6 +63,7 @@ N_REC_COLS = 4
 N_INFO_F = 3
 #: Columns of ``info_i[t, :]``: iterations taken, stop code, number of records.
 N_INFO_I = 3
+
 
 @njit(cache=True, inline="always")
 def _mat(buf, off, rows, cols):
@@ -106,7 +108,12 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     for i in range(1, n_layers):
         # P_{i+1} = W_{i+1} P_i   (0-based layer i is W_{i+1})
         w_i = _mat(theta, w_off[i], widths[i + 1], widths[i])
-        _mm(w_i, _mat(pre, pre_off[i - 1], widths[i], d0), _mat(pre, pre_off[i], widths[i + 1], d0), False)
+        _mm(
+            w_i,
+            _mat(pre, pre_off[i - 1], widths[i], d0),
+            _mat(pre, pre_off[i], widths[i + 1], d0),
+            False,
+        )
     dl = widths[n_layers]
     size = dl * d0
     w_end = pre_off[n_layers - 1]
@@ -152,7 +159,9 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
             theta_next[off : off + n] = a_cur[:n]
         else:
             # ∇_{W_j} = A_j P_{j-1}ᵀ
-            _mm(a_i, _mat(pre, pre_off[i - 1], cols, d0).T, _mat(theta_next, off, rows, cols), False)
+            _mm(
+                a_i, _mat(pre, pre_off[i - 1], cols, d0).T, _mat(theta_next, off, rows, cols), False
+            )
         for q in range(off, off + n):
             g = theta_next[q]
             gsq += g * g
@@ -237,7 +246,9 @@ def _start_vector(v):
 
 
 @njit(cache=True)
-def _power_top(theta, v, hv, shift, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs):
+def _power_top(
+    theta, v, hv, shift, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs
+):
     """Rayleigh quotient after ``n_iter`` power iterations on ``∇²ℓ(θ) + shift·I`` (from ``v``).
 
     ``v`` (unit norm on entry) is left as the last iterate, a warm start for the next call.
@@ -261,7 +272,9 @@ def _power_top(theta, v, hv, shift, n_iter, widths, w_off, pre, pre_off, sigma, 
 
 
 @njit(cache=True)
-def _sharpness(theta, v, hv, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs):
+def _sharpness(
+    theta, v, hv, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs
+):
     """Estimate of ``λ_max(∇²ℓ(θ))`` by power iteration with Hessian–vector products.
 
     Power iteration finds the eigenvalue of largest modulus, ``μ``. If ``μ < 0`` the
@@ -269,13 +282,30 @@ def _sharpness(theta, v, hv, n_iter, widths, w_off, pre, pre_off, sigma, has_sig
     spectrum lies in ``[≈0, λ_max + |μ|]``, and subtract the shift. The Rayleigh quotient
     never exceeds ``λ_max``: with few iterations this is a slight under-estimate.
     """
-    mu = _power_top(theta, v, hv, 0.0, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs)
+    mu = _power_top(
+        theta, v, hv, 0.0, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs
+    )
     if mu >= 0.0:
         return mu
     shift = -mu
     _start_vector(hv)
     v[:] = hv
-    top = _power_top(theta, v, hv, shift, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs)
+    top = _power_top(
+        theta,
+        v,
+        hv,
+        shift,
+        n_iter,
+        widths,
+        w_off,
+        pre,
+        pre_off,
+        sigma,
+        has_sigma,
+        g_buf,
+        dpre,
+        bufs,
+    )
     return top - shift
 
 
@@ -315,8 +345,9 @@ def _gd_target(
     stops with ``K = k`` if ``ℓ − loss_target ≤ 0`` (target), ``ℓ`` is not finite or
     ``ℓ > div_factor · ℓ(θ_0)`` (diverged), or ``k = max_iter`` (budget); otherwise it records
     when ``k % record_every == 0`` and steps ``θ_{k+1} = θ_k − η_k ∇ℓ(θ_k)``. The stopping
-    point ``θ_K`` is always recorded. ``θ_{K−2}, θ_{K−1}, θ_K`` are kept in a ring of three
-    buffers for the period-2 check ``‖θ_K − θ_{K−1}‖``, ``‖θ_K − θ_{K−2}‖`` (NaN if ``K``
+    point ``θ_K`` is always recorded. ``θ_{K−2}, θ_{K−1}, θ_K`` (and the discarded
+    ``θ_{K+1}``, written before the stop is decided) are kept in a ring of four buffers for
+    the period-2 check ``‖θ_K − θ_{K−1}‖``, ``‖θ_K − θ_{K−2}‖`` (NaN if ``K``
     is too small).
 
     Outputs (preallocated by the caller): ``theta_out`` (``θ_K``), ``rec_step``/``rec_vals``
@@ -330,7 +361,7 @@ def _gd_target(
     max_rows = 0
     for i in range(1, n_layers + 1):
         max_rows = max(max_rows, widths[i])
-    ring = np.empty((3, n_params))
+    ring = np.empty((4, n_params))
     ring[0, :] = theta0
     pre = np.empty(pre_off[n_layers])
     d_buf = np.empty(dl * d0)
@@ -352,9 +383,11 @@ def _gd_target(
     k = 0
     stop = STOP_BUDGET
     while True:
-        cur = ring[k % 3]
-        nxt = ring[(k + 1) % 3]
-        loss = _forward(cur, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_ls, d_buf, g_buf)
+        cur = ring[k % 4]
+        nxt = ring[(k + 1) % 4]
+        loss = _forward(
+            cur, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_ls, d_buf, g_buf
+        )
         if k == 0:
             loss0 = loss
         eta = a1
@@ -392,19 +425,19 @@ def _gd_target(
             break
         k += 1
 
-    final = ring[k % 3]
+    final = ring[k % 4]
     theta_out[:] = final
     # ‖θ_K − θ_{K−1}‖ and ‖θ_K − θ_{K−2}‖ from the ring (period-2 detection)
     step_last = math.nan
     step_two = math.nan
     if k >= 1:
-        prev = ring[(k - 1) % 3]
+        prev = ring[(k - 1) % 4]
         s = 0.0
         for q in range(n_params):
             s += (final[q] - prev[q]) ** 2
         step_last = math.sqrt(s)
     if k >= 2:
-        prev2 = ring[(k - 2) % 3]
+        prev2 = ring[(k - 2) % 4]
         s = 0.0
         for q in range(n_params):
             s += (final[q] - prev2[q]) ** 2
