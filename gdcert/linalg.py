@@ -57,7 +57,16 @@ def spectral_norm(a: np.ndarray) -> float:
 
 
 def sigma_min(a: np.ndarray) -> float:
-    """Smallest singular value σ_min(A) of a wide (or square) matrix, = √λ_min(AAᵀ)."""
+    """σ_min(A) in the sense √λ_min(AAᵀ): the smallest singular value of a wide (or
+    square) matrix, and 0 for a tall one (AAᵀ is then singular).
+
+    Small matrices use the SVD of A itself: the square root of a rounding-level
+    eigenvalue of AAᵀ would be ~1e-8·‖A‖ and pass for full rank.
+    """
+    if a.shape[0] > a.shape[1]:
+        return 0.0
+    if min(a.shape) <= DENSE_LIMIT:
+        return float(np.linalg.svd(a, compute_uv=False)[-1])
     gram = a @ a.T
     lam = extreme_eigenvalues(gram)[0]
     return math.sqrt(max(lam, 0.0))
