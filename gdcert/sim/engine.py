@@ -379,7 +379,7 @@ def run_batch(
     has_sigma = problem.sigma is not None
     sigma = problem.sigma if problem.sigma is not None else np.zeros((1, 1))
     w_star = problem.w_star if problem.w_star is not None else problem.c
-    sigma = np.ascontiguousarray(sigma, dtype=np.float64)
+    sigma_flat = np.ascontiguousarray(sigma, dtype=np.float64).ravel()
     w_star_flat = np.ascontiguousarray(w_star, dtype=np.float64).ravel()
 
     theta_out = np.empty_like(theta0)
@@ -388,7 +388,7 @@ def run_batch(
     info_f = np.zeros((n_traj, _k.N_INFO_F))
     info_i = np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64)
     args = (
-        theta0, a1, a2, gamma, np.asarray(widths, dtype=np.int64), w_off, pre_off, sigma,
+        theta0, a1, a2, gamma, np.asarray(widths, dtype=np.int64), w_off, pre_off, sigma_flat,
         w_star_flat, bool(has_sigma), float(problem.loss_ls), max_iter, float(loss_target), div,
         every, bool(track_balancedness), bool(track_sharpness), SHARPNESS_ITERS,
         theta_out, rec_step, rec_vals, info_f, info_i,

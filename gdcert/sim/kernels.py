@@ -72,26 +72,49 @@ def _mat(buf, off, rows, cols):
 
 
 @njit(cache=True)
-def _mm(a, b, out, accumulate):
-    """``out = a @ b`` (or ``out += a @ b`` when ``accumulate``); ``a``/``b`` may be ``.T`` views.
-
-    Small products are plain loops (``i, p, j`` order: the inner loop runs along rows of
-    ``b`` and ``out``); larger ones call BLAS through ``np.dot`` into ``out``.
-    """
-    n, k = a.shape
-    m = b.shape[1]
-    if n * k * m <= _LOOP_MAX_MNK:
-        if not accumulate:
-            out[:, :] = 0.0
-        for i in range(n):
-            for p in range(k):
-                aip = a[i, p]
-                for j in range(m):
-                    out[i, j] += aip * b[p, j]
-    elif accumulate:
-        out += np.dot(a, b)
+def _blas(x, y, out, accumulate):
+    """``out = x @ y`` (or ``+=``) through BLAS ``dgemm``; ``x``/``y`` may be ``.T`` views."""
+    if accumulate:
+        out += np.dot(x, y)
     else:
-        np.dot(a, b, out)
+        np.dot(x, y, out)
+
+
+@njit(cache=True)
+def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """``out (n×m) = op(A) (n×k) · op(B) (k×m)`` on flat row-major buffers (``+=`` if accumulate).
+
+    ``A`` starts at ``a[oa]`` and is stored ``n × k``, or ``k × n`` with ``op(A) = Aᵀ`` when
+    ``ta``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb``); ``out`` starts at
+    ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
+    the flat buffers, with no array views (views cost reference counting, which dominates
+    for ``d ≤ 4``); larger ones call BLAS on views.
+    """
+    if n * k * m <= _LOOP_MAX_MNK:
+        # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+        sa_r, sa_c = (1, n) if ta else (k, 1)
+        sb_r, sb_c = (1, k) if tb else (m, 1)
+        for i in range(n):
+            row = oo + i * m
+            if not accumulate:
+                for j in range(m):
+                    out[row + j] = 0.0
+            for p in range(k):
+                aip = a[oa + i * sa_r + p * sa_c]
+                base = ob + p * sb_r
+                for j in range(m):
+                    out[row + j] += aip * b[base + j * sb_c]
+        return
+    dst = _mat(out, oo, n, m)
+    if ta:
+        if tb:
+            _blas(_mat(a, oa, k, n).T, _mat(b, ob, m, k).T, dst, accumulate)
+        else:
+            _blas(_mat(a, oa, k, n).T, _mat(b, ob, k, m), dst, accumulate)
+    elif tb:
+        _blas(_mat(a, oa, n, k), _mat(b, ob, m, k).T, dst, accumulate)
+    else:
+        _blas(_mat(a, oa, n, k), _mat(b, ob, k, m), dst, accumulate)
 
 
 @njit(cache=True)
@@ -107,11 +130,20 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     pre[pre_off[0] : pre_off[0] + widths[1] * d0] = theta[w_off[0] : w_off[0] + widths[1] * d0]
     for i in range(1, n_layers):
         # P_{i+1} = W_{i+1} P_i   (0-based layer i is W_{i+1})
-        w_i = _mat(theta, w_off[i], widths[i + 1], widths[i])
-        _mm(
-            w_i,
-            _mat(pre, pre_off[i - 1], widths[i], d0),
-            _mat(pre, pre_off[i], widths[i + 1], d0),
+        rows = widths[i + 1]
+        cols = widths[i]
+        _gemm(
+            theta,
+            w_off[i],
+            False,
+            pre,
+            pre_off[i - 1],
+            False,
+            pre,
+            pre_off[i],
+            rows,
+            cols,
+            d0,
             False,
         )
     dl = widths[n_layers]
@@ -123,7 +155,7 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     total = 0.0
     if has_sigma:
         # G = DΣ ;  ℓ = ℓ_ls + ½⟨G, D⟩ = ℓ_ls + ½ tr(DΣDᵀ)
-        _mm(_mat(d_buf, 0, dl, d0), sigma, _mat(g_buf, 0, dl, d0), False)
+        _gemm(d_buf, 0, False, sigma, 0, False, g_buf, 0, dl, d0, d0, False)
         for q in range(size):
             total += g_buf[q] * d_buf[q]
         return loss_ls + 0.5 * total
@@ -146,21 +178,22 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
     n_layers = widths.shape[0] - 1
     d0 = widths[0]
     dl = widths[n_layers]
-    a_cur[: dl * d0] = g_buf[: dl * d0]
+    for q in range(dl * d0):
+        a_cur[q] = g_buf[q]
     gsq = 0.0
     for i in range(n_layers - 1, -1, -1):
         rows = widths[i + 1]
         cols = widths[i]
         off = w_off[i]
         n = rows * cols
-        a_i = _mat(a_cur, 0, rows, d0)
         if i == 0:
             # ∇_{W_1} = A_1 (P_0 = I)
-            theta_next[off : off + n] = a_cur[:n]
+            for q in range(n):
+                theta_next[off + q] = a_cur[q]
         else:
             # ∇_{W_j} = A_j P_{j-1}ᵀ
-            _mm(
-                a_i, _mat(pre, pre_off[i - 1], cols, d0).T, _mat(theta_next, off, rows, cols), False
+            _gemm(
+                a_cur, 0, False, pre, pre_off[i - 1], True, theta_next, off, rows, d0, cols, False
             )
         for q in range(off, off + n):
             g = theta_next[q]
@@ -169,7 +202,7 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
             theta_next[q] = theta[q] - eta * g
         if i > 0:
             # A_{j-1} = W_jᵀ A_j
-            _mm(_mat(theta, off, rows, cols).T, a_i, _mat(a_nxt, 0, cols, d0), False)
+            _gemm(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
             a_cur, a_nxt = a_nxt, a_cur
     return gsq
 
@@ -194,10 +227,12 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
     for i in range(1, n_layers):
         rows = widths[i + 1]
         cols = widths[i]
-        dst = _mat(dpre, pre_off[i], rows, d0)
+        off = w_off[i]
+        src = pre_off[i - 1]
+        dst = pre_off[i]
         # dP_j = V_j P_{j-1} + W_j dP_{j-1}
-        _mm(_mat(v, w_off[i], rows, cols), _mat(pre, pre_off[i - 1], cols, d0), dst, False)
-        _mm(_mat(theta, w_off[i], rows, cols), _mat(dpre, pre_off[i - 1], cols, d0), dst, True)
+        _gemm(v, off, False, pre, src, False, dpre, dst, rows, cols, d0, False)
+        _gemm(theta, off, False, dpre, src, False, dpre, dst, rows, cols, d0, True)
     a_cur = bufs[0]
     a_nxt = bufs[1]
     da_cur = bufs[2]
@@ -206,27 +241,24 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
     a_cur[:size] = g_buf[:size]
     if has_sigma:
         # dG = dW Σ
-        _mm(_mat(dpre, pre_off[n_layers - 1], dl, d0), sigma, _mat(da_cur, 0, dl, d0), False)
+        _gemm(dpre, pre_off[n_layers - 1], False, sigma, 0, False, da_cur, 0, dl, d0, d0, False)
     else:
         da_cur[:size] = dpre[pre_off[n_layers - 1] : pre_off[n_layers - 1] + size]
     for i in range(n_layers - 1, -1, -1):
         rows = widths[i + 1]
         cols = widths[i]
         off = w_off[i]
-        a_i = _mat(a_cur, 0, rows, d0)
-        da_i = _mat(da_cur, 0, rows, d0)
-        dst = _mat(out, off, rows, cols)
         if i == 0:
             out[off : off + rows * cols] = da_cur[: rows * cols]
         else:
+            src = pre_off[i - 1]
             # d∇_{W_j} = dA_j P_{j-1}ᵀ + A_j dP_{j-1}ᵀ
-            _mm(da_i, _mat(pre, pre_off[i - 1], cols, d0).T, dst, False)
-            _mm(a_i, _mat(dpre, pre_off[i - 1], cols, d0).T, dst, True)
-            w_t = _mat(theta, off, rows, cols).T
+            _gemm(da_cur, 0, False, pre, src, True, out, off, rows, d0, cols, False)
+            _gemm(a_cur, 0, False, dpre, src, True, out, off, rows, d0, cols, True)
             # dA_{j-1} = V_jᵀ A_j + W_jᵀ dA_j ;  A_{j-1} = W_jᵀ A_j
-            _mm(_mat(v, off, rows, cols).T, a_i, _mat(da_nxt, 0, cols, d0), False)
-            _mm(w_t, da_i, _mat(da_nxt, 0, cols, d0), True)
-            _mm(w_t, a_i, _mat(a_nxt, 0, cols, d0), False)
+            _gemm(v, off, True, a_cur, 0, False, da_nxt, 0, cols, rows, d0, False)
+            _gemm(theta, off, True, da_cur, 0, False, da_nxt, 0, cols, rows, d0, True)
+            _gemm(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
             a_cur, a_nxt = a_nxt, a_cur
             da_cur, da_nxt = da_nxt, da_cur
 
