@@ -81,8 +81,12 @@ def cli() -> None:
 
 def _register() -> None:
     from gdcert.cli.bound import bound
+    from gdcert.cli.cache import cache
+    from gdcert.cli.edge import edge
+    from gdcert.cli.simulate import simulate
 
-    cli.add_command(bound)
+    for command in (bound, simulate, edge, cache):
+        cli.add_command(command)
 
 
 _register()

@@ -37,3 +37,15 @@ def to_markdown(report: Report) -> str:
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def edge_markdown(edge: object) -> str:
+    """Markdown table of bound / edge ratios for ``gdcert edge --output``."""
+    e = edge
+    lines = [f"# Empirical edge: η* = {e.edge:.5g}", "",  # type: ignore[attr-defined]
+             f"init `{e.init}`, seeds {list(e.seeds)}, "  # type: ignore[attr-defined]
+             f"≤ {e.iterations} iterations, tolerance {e.tolerance:.3g}", "",  # type: ignore[attr-defined]
+             "| bound | bound / edge |", "|---|---:|"]
+    for key, ratio in sorted(e.ratios.items(), key=lambda kv: -kv[1]):  # type: ignore[attr-defined]
+        lines.append(f"| `{key}` | {ratio:.3g} |")
+    return "\n".join(lines) + "\n"

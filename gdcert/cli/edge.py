@@ -1,0 +1,65 @@
+"""``gdcert edge``: the empirical edge of stability and every bound's ratio to it."""
+
+from __future__ import annotations
+
+import click
+
+from gdcert.cli._common import emit, parse_widths, problem_options
+
+
+@click.command("edge")
+@click.argument("target", required=False)
+@problem_options
+@click.option("--init", "init", default="balanced", show_default=True,
+              help="identity, zas, near_identity, gaussian, xavier, orthogonal or balanced.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Number of seeds (0..K-1) that must all converge.")
+@click.option("--iterations", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="Iteration budget per run.")
+@click.option("--tolerance", type=float, default=None,
+              help="Loss gap to the optimum counted as converged (default 1e-10 × ½‖Φ‖²).")
+@click.option("--rtol", type=float, default=0.01, show_default=True,
+              help="Relative width of the final bracket.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: edge, init, seeds, ratios.")
+@click.option("--output", "-o", type=str, default=None, help="Write the report to FILE.")
+def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool, loss: str,
+         widths: str | None, init: str, seeds: int, iterations: int, tolerance: float | None,
+         rtol: float, as_json: bool, output: str | None) -> int:
+    """Find the largest constant step size at which GD reaches the optimal loss.
+
+    Batched bracketing and bisection to --rtol; reports bound / edge for every
+    applicable bound (how conservative each one is).
+    """
+    from gdcert.api import load_problem
+    from gdcert.errors import InputError
+    from gdcert.sim.edge import find_edge
+    from gdcert.sim.inits import NAMES
+
+    if init not in NAMES or init == "file":
+        raise InputError(f"--init: expected one of {', '.join(n for n in NAMES if n != 'file')}"
+                         f", got {init!r}")
+    if tolerance is not None and not tolerance > 0:
+        raise InputError(f"--tolerance must be positive, got {tolerance}")
+    problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
+                           loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
+    result = find_edge(problem, init=init, seeds=range(seeds), iterations=iterations,
+                       tolerance=tolerance, rtol=rtol)
+    if as_json:
+        import json
+
+        emit(json.dumps(result.to_dict(), indent=2, allow_nan=False), output)
+        return 0
+    from rich.console import Console
+
+    from gdcert.report.sim_terminal import edge_table
+
+    console = Console()
+    console.print(f"[bold]Empirical edge[/bold] η* = {result.edge:.5g} (bracket "
+                  f"[{result.bracket[0]:.5g}, {result.bracket[1]:.5g}], {result.evaluations} "
+                  f"runs of ≤ {iterations} iterations)")
+    console.print(edge_table(result))
+    if output:
+        from gdcert.report.markdown import edge_markdown
+
+        emit(edge_markdown(result), output)
+    return 0
