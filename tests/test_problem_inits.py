@@ -1,0 +1,253 @@
+"""Problem model (forms, conventions, spectra, optimal loss) and the initialisations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gdcert import inits, linalg
+from gdcert.errors import InputError
+from gdcert.problem import Problem
+
+PROPS = settings(max_examples=30, deadline=None)
+
+
+# ---------------------------------------------------------------------------------------
+# Initialisations
+# ---------------------------------------------------------------------------------------
+@PROPS
+@given(widths=st.lists(st.integers(1, 5), min_size=2, max_size=6), seed=st.integers(0, 999),
+       scale=st.floats(0.1, 3.0), rank_frac=st.floats(0.0, 1.0))
+def test_balanced_init_is_balanced(widths: list[int], seed: int, scale: float,
+                                   rank_frac: float) -> None:
+    r = max(1, round(rank_frac * min(widths)))
+    init = inits.balanced(widths, rank=r, scale=scale, seed=seed)
+    ws = init.weights()
+    assert [w.shape for w in ws] == [(widths[j + 1], widths[j]) for j in range(len(widths) - 1)]
+    assert linalg.balancedness(ws) < 1e-10
+    assert init.b0 == 0.0
+    assert np.allclose(linalg.product(ws), init.product, atol=1e-12)
+    # rank r, every nonzero singular value scale^L (orthonormal frames)
+    sv = np.linalg.svd(init.product, compute_uv=False)
+    depth = len(widths) - 1
+    assert np.allclose(sv[:r], scale**depth, rtol=1e-10)
+    assert np.all(sv[r:] < 1e-10 * scale**depth)
+    # seeded: the same seed gives the same layers, another seed does not
+    again = inits.balanced(widths, rank=r, scale=scale, seed=seed).weights()
+    assert all(np.array_equal(a, b) for a, b in zip(ws, again, strict=True))
+
+
+def test_balanced_seed_changes_layers() -> None:
+    a = inits.balanced((3, 3, 3), seed=1).weights()
+    b = inits.balanced((3, 3, 3), seed=2).weights()
+    assert not np.allclose(a[0], b[0])
+
+
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_identity_init(depth: int) -> None:
+    init = inits.identity((3,) * (depth + 1))
+    ws = init.weights()
+    assert len(ws) == depth and all(np.array_equal(w, np.eye(3)) for w in ws)
+    assert init.b0 == 0.0 and linalg.balancedness(ws) == 0.0
+    assert np.array_equal(init.product, np.eye(3))
+
+
+@pytest.mark.parametrize("depth", [2, 3, 6])
+def test_zas_init_has_measured_b0_one(depth: int) -> None:
+    # D_{L−1} = W_LᵀW_L − W_{L−1}W_{L−1}ᵀ = 0 − I: spectral norm 1; the others are I − I = 0.
+    init = inits.zas((2,) * (depth + 1))
+    ws = init.weights()
+    assert linalg.balancedness(ws) == pytest.approx(1.0, abs=1e-15)
+    assert init.b0 == 1.0
+    assert np.array_equal(ws[-1], np.zeros((2, 2)))
+    assert np.array_equal(linalg.product(ws), init.product)
+
+
+def test_from_weights_measures_b0_and_product() -> None:
+    # W1 = diag(2, 1), W2 = diag(1, 3): W2ᵀW2 − W1W1ᵀ = diag(1 − 4, 9 − 1) = diag(−3, 8) → 8
+    ws = [np.diag([2.0, 1.0]), np.diag([1.0, 3.0])]
+    init = inits.from_weights("w.npz", ws)
+    assert init.b0 == pytest.approx(8.0)
+    assert np.allclose(init.product, np.diag([2.0, 3.0]))
+    assert init.widths == (2, 2, 2)
+    built = init.weights()
+    built[0][0, 0] = 99.0  # a copy: the Init cannot be mutated through it
+    assert init.weights()[0][0, 0] == 2.0
+
+
+def test_available_and_why_unavailable() -> None:
+    assert inits.available((3, 3, 3)) == ["identity", "zas", "balanced"]
+    assert inits.available((3, 3)) == ["identity", "balanced"]  # depth 1: no ZAS
+    assert inits.available((2, 3, 2)) == ["balanced"]
+    assert "square" in inits.why_unavailable("identity", (2, 3))
+    assert "L ≥ 2" in inits.why_unavailable("zas", (2, 2))
+    assert inits.why_unavailable("balanced", (2, 3)) == ""
+
+
+def test_make_errors() -> None:
+    with pytest.raises(InputError, match="unknown"):
+        inits.make("orthogonal", (2, 2, 2))
+    with pytest.raises(InputError, match="square"):
+        inits.make("zas", (2, 3, 2))
+    with pytest.raises(InputError, match="between 1 and"):
+        inits.make("balanced", (2, 3, 2), rank=3)
+    with pytest.raises(InputError, match="scale"):
+        inits.make("balanced", (2, 2), scale=-1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# linalg helpers
+# ---------------------------------------------------------------------------------------
+def test_sigma_min_of_tall_matrix_is_zero() -> None:
+    # d_x = 5 > m = 3: XXᵀ (5×5) has rank 3, so σ_min in the sense √λ_min(XXᵀ) is 0 —
+    # not the ~1e-8 a rounding-level eigenvalue's square root would give.
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        assert linalg.sigma_min(rng.standard_normal((5, 3))) == 0.0
+
+
+def test_sigma_min_wide_and_rank_deficient() -> None:
+    x = np.array([[3.0, 0.0, 0.0], [0.0, 0.5, 0.0]])  # σ = 3, 0.5
+    assert linalg.sigma_min(x) == pytest.approx(0.5)
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 2)) @ rng.standard_normal((2, 8))  # 3×8 of rank 2
+    assert linalg.sigma_min(a) < 1e-12 * linalg.spectral_norm(a)
+
+
+def test_large_matrix_paths_agree_with_dense() -> None:
+    # n > DENSE_LIMIT takes the ARPACK path; spectra with separated extremes converge fast.
+    rng = np.random.default_rng(0)
+    n = linalg.DENSE_LIMIT + 10
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    lams = np.concatenate([[-3.0], np.linspace(-1.0, 1.0, n - 2), [5.0]])
+    s = (q * lams) @ q.T
+    s = 0.5 * (s + s.T)
+    lo, hi = linalg.extreme_eigenvalues(s)
+    assert lo == pytest.approx(-3.0, rel=1e-8) and hi == pytest.approx(5.0, rel=1e-8)
+    assert linalg.spectral_norm(s) == pytest.approx(5.0, rel=1e-9)
+    sv = np.concatenate([[7.0], np.linspace(2.0, 3.0, n - 2), [0.5]])
+    wide = (q * sv) @ np.linalg.qr(rng.standard_normal((n + 20, n)))[0].T  # n × (n+20)
+    assert linalg.sigma_min(wide) == pytest.approx(0.5, rel=1e-6)
+    assert linalg.spectral_norm(wide) == pytest.approx(7.0, rel=1e-9)
+
+
+def test_pow10_and_log10_or_inf() -> None:
+    assert linalg.pow10(400.0) == math.inf and linalg.pow10(-400.0) == 0.0
+    assert math.isnan(linalg.pow10(math.nan)) and linalg.pow10(-2.0) == pytest.approx(0.01)
+    assert linalg.log10_or_inf(0.0) == -math.inf and linalg.log10_or_inf(math.inf) == math.inf
+
+
+# ---------------------------------------------------------------------------------------
+# Problem
+# ---------------------------------------------------------------------------------------
+def test_mean_convention_stores_scaled_data() -> None:
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 8)), rng.standard_normal((3, 8))
+    p = Problem.from_data(x, y, depth=2, loss="mean")
+    assert p.n_samples == 8 and p.loss == "mean"
+    assert np.allclose(p.sigma, x @ x.T / 8) and np.allclose(p.c, y @ x.T / 8)
+    # (1/2m)‖Y − WX‖² for any W equals the stored problem's ½‖Y' − WX'‖²
+    w = rng.standard_normal((3, 2))
+    assert p.loss_of_product(w) == pytest.approx(np.sum((y - w @ x) ** 2) / 16)
+
+
+def test_whitening_detection_and_residual() -> None:
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    x = q[:2]  # 2×5 with orthonormal rows: XXᵀ = I
+    y = rng.standard_normal((2, 5))
+    p = Problem.from_data(x, y, depth=2)
+    assert p.whitened and p.whitening_residual < 1e-12
+    assert np.allclose(p.phi, y @ x.T)
+    x2 = np.diag([2.0, 1.0]) @ x  # XXᵀ = diag(4, 1): ‖XXᵀ − I‖ = 3
+    p2 = Problem.from_data(x2, y, depth=2)
+    assert not p2.whitened and p2.whitening_residual == pytest.approx(3.0)
+    # effective target CΣ⁻¹ = YX2ᵀ diag(1/4, 1)
+    assert np.allclose(p2.phi, y @ x2.T @ np.diag([0.25, 1.0]))
+    # mean-whitened: XXᵀ = m I in the sum convention is whitened under "mean"
+    xm = math.sqrt(5) * x
+    assert not Problem.from_data(xm, y, depth=2).whitened
+    assert Problem.from_data(xm, y, depth=2, loss="mean").whitened
+
+
+def test_singular_xxt_is_not_full_rank() -> None:
+    rng = np.random.default_rng(0)
+    p = Problem.from_data(rng.standard_normal((4, 3)), rng.standard_normal((2, 3)), depth=2)
+    assert not p.full_rank and p.sigma_min_x == 0.0
+    p2 = Problem.from_data(rng.standard_normal((2, 6)), rng.standard_normal((2, 6)), depth=2)
+    assert p2.full_rank
+
+
+@pytest.mark.parametrize(("lams", "definiteness"), [
+    ([3.0, 1.0], "positive definite"), ([3.0, 0.0], "positive semidefinite"),
+    ([2.0, -1.0], "indefinite"), ([-1.0, 0.0], "negative semidefinite"),
+])
+def test_spectrum_symmetric(lams: list[float], definiteness: str) -> None:
+    q = np.array([[0.6, -0.8], [0.8, 0.6]])
+    phi = q @ np.diag(lams) @ q.T
+    phi = 0.5 * (phi + phi.T)
+    p = Problem.from_target(phi, depth=2)
+    sp = p.spectrum
+    assert sp.symmetric and sp.square
+    assert sp.lam_min == pytest.approx(min(lams), abs=1e-12)
+    assert sp.lam_max == pytest.approx(max(lams), abs=1e-12)
+    assert sp.rho == pytest.approx(max(abs(v) for v in lams))
+    assert sp.fro == pytest.approx(math.sqrt(sum(v * v for v in lams)))
+    assert p.definiteness == definiteness
+
+
+def test_spectrum_general_and_rectangular() -> None:
+    p = Problem.from_target(np.array([[1.0, 2.0], [0.0, 1.0]]), depth=2)
+    assert p.spectrum.square and not p.spectrum.symmetric and math.isnan(p.spectrum.lam_min)
+    assert p.spectrum.rho == pytest.approx(1.0 + math.sqrt(2.0))  # σ_max of [[1,2],[0,1]]
+    r = Problem.from_target(np.ones((2, 3)), depth=2)
+    assert not r.spectrum.square and not r.spectrum.symmetric
+    assert r.spectrum.rho == pytest.approx(math.sqrt(6.0))
+    assert r.widths == (3, 3, 2)  # hidden width max(d_in, d_out)
+
+
+def test_optimal_loss_eckart_young_target() -> None:
+    # Φ = diag(3, 2, 1), widths (3, 1, 3): rank cap 1, loss ½(2² + 1²) = 2.5
+    p = Problem.from_target(np.diag([3.0, 2.0, 1.0]), depth=2, widths=(3, 1, 3))
+    assert p.rank_cap == 1 and p.optimal_loss == pytest.approx(2.5)
+    assert np.allclose(p.optimal_product, np.diag([3.0, 0.0, 0.0]))
+    assert p.loss_of_product(p.optimal_product) == pytest.approx(2.5)
+    assert Problem.from_target(np.diag([3.0, 2.0, 1.0]), depth=2).optimal_loss == 0.0
+
+
+@PROPS
+@given(seed=st.integers(0, 9999), k=st.integers(1, 3))
+def test_optimal_loss_data_form_eq_2_6(seed: int, k: int) -> None:
+    """½‖Y‖² − ½Σ_{i≤k} σ_i(Q)², Q = YXᵀΣ^{−1/2} (Nguegnang eq. 2.6), computed independently."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((3, 9)), rng.standard_normal((3, 9))
+    p = Problem.from_data(x, y, depth=2, widths=(3, k, 3))
+    lam, vec = np.linalg.eigh(x @ x.T)
+    q = y @ x.T @ vec @ np.diag(lam**-0.5) @ vec.T
+    sq = np.linalg.svd(q, compute_uv=False)
+    expected = 0.5 * np.sum(y**2) - 0.5 * np.sum(sq[:k] ** 2)
+    assert p.optimal_loss == pytest.approx(expected, rel=1e-9, abs=1e-9)
+    if k == 3:  # full rank: the least-squares solution
+        w_ls = np.linalg.lstsq(x.T, y.T, rcond=None)[0].T
+        assert np.allclose(p.optimal_product, w_ls, atol=1e-9)
+
+
+def test_problem_input_errors() -> None:
+    with pytest.raises(InputError, match="NaN"):
+        Problem.from_target(np.array([[1.0, math.nan]]), depth=2)
+    with pytest.raises(InputError, match="2-D"):
+        Problem.from_target(np.ones(3), depth=2)
+    with pytest.raises(InputError, match="depth"):
+        Problem.from_target(np.eye(2), depth=0)
+    with pytest.raises(InputError, match="samples"):
+        Problem.from_data(np.ones((2, 3)), np.ones((2, 4)), depth=2)
+    with pytest.raises(InputError, match="loss"):
+        Problem.from_data(np.ones((2, 3)), np.ones((2, 3)), depth=2, loss="avg")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="d0 and dL"):
+        Problem.from_target(np.eye(2), depth=2, widths=(3, 2, 2))
+    with pytest.raises(InputError, match="L \\+ 1"):
+        Problem.from_target(np.eye(2), depth=2, widths=(2, 2))
