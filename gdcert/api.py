@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -130,8 +131,11 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
     notes = _notes(problem, init_objs)
     verdict = make_verdict(eta, bounds, problem) if eta is not None else None
     summary = problem.summary()
-    summary["inits"] = [{"name": i.name, "description": i.description, "b0": i.b0}
-                        for i in init_objs]
+    summary["inits"] = [{"name": i.name, "description": i.description, "b0": i.b0,
+                         "path": str(p) if not isinstance(p, _inits.Init)
+                         and str(p) not in _inits.BUILTIN else None}
+                        for i, p in zip(init_objs, inits or [None] * len(init_objs),
+                                        strict=True)]
     return Report(problem=summary, bounds=tuple(bounds), verdict=verdict, notes=tuple(notes))
 
 
@@ -202,3 +206,38 @@ def make_verdict(eta: float, bounds: Sequence[Bound], problem: Problem) -> Verdi
     return Verdict(step_size=eta, status=status, summary=summary,  # type: ignore[arg-type]
                    certified_by=tuple(f"{b.id}[{b.init}]" for b in certs),
                    violates=tuple(b.id for b in violated), details=tuple(details))
+
+
+def verify_report(problem: Problem, report: Report, *, iterations: int = 20_000,
+                  seeds: Sequence[int] = (0,), init_rank: int | None = None,
+                  init_scale: float = 1.0) -> Report:
+    """Add verification runs to a report: for every init of the report, GD at the user's
+    step size (if any) and at each applicable sufficient bound for that init.
+
+    Inits given as weight files are simulated from those weights.
+    """
+    from dataclasses import replace
+
+    from gdcert.sim.runner import InitSpec, StepSpec, simulate
+
+    runs: list[Any] = []
+    eta = report.verdict.step_size if report.verdict else None
+    for init in report.problem.get("inits", []):
+        name = init["name"]
+        if name in _inits.BUILTIN:
+            spec = InitSpec(name=name, rank=init_rank, scale=init_scale)
+        else:
+            spec = InitSpec(name="file", file=init.get("path"))
+        steps: list[float | StepSpec] = [] if eta is None else [eta]
+        for b in report.bounds:
+            if (b.kind == "sufficient" and b.applies and b.init == name
+                    and math.isfinite(b.max_step) and b.max_step > 0):
+                steps.append(StepSpec(bound=b.id))
+        if not steps:
+            continue
+        sim = simulate(problem, init=spec, step_sizes=steps, seeds=seeds,
+                       iterations=iterations)
+        runs.extend(sim.runs)
+        if sim.interrupted:
+            break
+    return replace(report, runs=tuple(runs))

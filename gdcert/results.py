@@ -162,5 +162,6 @@ class Report:
             "notes": list(self.notes),
         }
         if self.runs:
-            out["runs"] = [jsonable(r) for r in self.runs]
+            out["runs"] = [r.to_dict(with_records=False) if hasattr(r, "to_dict") else
+                           jsonable(r) for r in self.runs]
         return out

@@ -29,10 +29,18 @@ from gdcert.cli._common import emit, parse_widths, problem_options
 @click.option("--markdown", "as_markdown", is_flag=True, help="Print a Markdown report.")
 @click.option("--output", "-o", type=str, default=None, metavar="FILE",
               help="Write the report to FILE (atomically) instead of stdout.")
+@click.option("--verify", is_flag=True,
+              help="Simulate GD at --lr and at each applicable sufficient bound (per init) "
+                   "and add the outcomes to the report.")
+@click.option("--iterations", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="Iteration budget of each --verify run.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Seeds per --verify run (random inits).")
 def bound(target: str | None, depth: int, data: str | None, samples_as_rows: bool, loss: str,
           widths: str | None, inits: tuple[str, ...], seed: int, init_rank: int | None,
           init_scale: float, weights: str | None, lr: float | None, tol: float, as_json: bool,
-          as_markdown: bool, output: str | None) -> int:
+          as_markdown: bool, output: str | None, verify: bool, iterations: int,
+          seeds: int) -> int:
     """Compute every step-size bound that applies to TARGET (or --data) at depth L.
 
     \b
@@ -52,6 +60,11 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
                            loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
     report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
                      init_rank=init_rank, init_scale=init_scale, tol=tol)
+    if verify:
+        from gdcert.api import verify_report
+
+        report = verify_report(problem, report, iterations=iterations, seeds=range(seeds),
+                               init_rank=init_rank, init_scale=init_scale)
     if as_json:
         from gdcert.report.json_out import to_json
 

@@ -93,6 +93,11 @@ def build(report: Report, *, width: int = 76) -> Group:
                        "(log scale)", title_align="left"))
     if report.verdict:
         parts.append(verdict_panel(report.verdict))
+    if report.runs:
+        from gdcert.report.sim_terminal import loss_curves, runs_table
+
+        parts.append(runs_table(report.runs, title="Verification runs (--verify)"))
+        parts.append(loss_curves(report.runs, width=max(20, min(70, width - 14))))
     for n in report.notes:
         parts.append(Text("note: " + n, style="dim"))
     if any(b.id == "stability.exact" and not math.isnan(b.log10_max_step)
