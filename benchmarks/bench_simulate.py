@@ -33,7 +33,9 @@ def _problem(depth: int, d: int, seed: int) -> tuple[np.ndarray, list[np.ndarray
     """Φ near the identity and a near-identity init: GD stays bounded for the timed steps."""
     rng = np.random.default_rng(seed)
     phi = np.eye(d) + 0.1 * rng.standard_normal((d, d)) / np.sqrt(d)
-    init = [np.eye(d) + 0.01 * rng.standard_normal((d, d)) / np.sqrt(d * depth) for _ in range(depth)]
+    init = [
+        np.eye(d) + 0.01 * rng.standard_normal((d, d)) / np.sqrt(d * depth) for _ in range(depth)
+    ]
     return phi, init
 
 
@@ -76,7 +78,7 @@ def torch_gd(init: list[np.ndarray], phi: np.ndarray, eta: float, steps: int) ->
         loss = 0.5 * torch.sum((prod - target) ** 2)
         loss.backward()
         opt.step()
-    return float(loss)
+    return float(loss.detach())
 
 
 def _rate(fn: Callable[[int], object], steps: int) -> float:
@@ -117,6 +119,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="about 10× fewer steps")
     opts = parser.parse_args()
     scale = 0.1 if opts.quick else 1.0
+    load = os.getloadavg()
     warm_up()
 
     # (name, depth, width, batch, core steps, numpy steps, torch steps)
@@ -159,7 +162,36 @@ def main() -> None:
         if d == 64:
             core_d64 = r_core
         rows.append((name, r_core, r_np, r_torch))
-        print(f"  {name}: core {r_core:,.0f}/s, numpy {r_np:,.0f}/s, torch {r_torch:,.0f}/s", flush=True)
+        print(
+            f"  {name}: core {r_core:,.0f}/s, numpy {r_np:,.0f}/s, torch {r_torch:,.0f}/s",
+            flush=True,
+        )
+
+    # prange scaling and the BLAS thread cap: 8 trajectories of L=20, d=64 (BLAS-sized)
+    import contextlib
+
+    from gdcert.sim import engine
+
+    phi, _ = _problem(20, 64, 0)
+    prob64 = GDProblem.target(phi, (64,) * 21)
+    inits64 = [_problem(20, 64, s)[1] for s in range(8)]
+    scheds64 = [Schedule.constant(e) for e in np.linspace(0.005, 0.025, 8)]
+
+    def batch64(steps: int, parallel: bool = True) -> object:
+        return run_batch(
+            prob64, inits64, scheds64, max_iter=steps, loss_target=-1.0, div_factor=np.inf,
+            record_every=0, parallel=parallel,
+        )  # fmt: skip
+
+    n64 = max(2, int(400 * scale))
+    scaling = {"parallel, BLAS capped to 1 thread": _rate(batch64, n64) * 8}
+    scaling["serial (parallel=False)"] = _rate(lambda n: batch64(n, parallel=False), n64) * 8
+    capped = engine._single_threaded_blas
+    engine._single_threaded_blas = contextlib.nullcontext  # type: ignore[assignment]
+    try:
+        scaling["parallel, BLAS threads not capped"] = _rate(batch64, n64) * 8
+    finally:
+        engine._single_threaded_blas = capped
 
     g64 = _matmul_gflops(64)
     g512 = _matmul_gflops(512)
@@ -184,6 +216,11 @@ def main() -> None:
             f"{r_core / r_np:,.1f}× | {r_core / r_torch:,.2f}× |"
         )
     print()
+    print("8 trajectories x L=20, d=64, trajectory-steps/s:")
+    for label, rate in scaling.items():
+        print(f"- {label}: {rate:,.0f}")
+    print()
+    print(f"load average before the run: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"numpy matmul: {g64:.1f} GFLOP/s at 64×64, {g512:.1f} GFLOP/s at 512×512")
     print(
         f"core at L=100, d=64: {core_gflops:.1f} GFLOP/s "

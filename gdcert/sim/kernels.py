@@ -81,30 +81,8 @@ def _blas(x, y, out, accumulate):
 
 
 @njit(cache=True)
-def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """``out (n×m) = op(A) (n×k) · op(B) (k×m)`` on flat row-major buffers (``+=`` if accumulate).
-
-    ``A`` starts at ``a[oa]`` and is stored ``n × k``, or ``k × n`` with ``op(A) = Aᵀ`` when
-    ``ta``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb``); ``out`` starts at
-    ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
-    the flat buffers, with no array views (views cost reference counting, which dominates
-    for ``d ≤ 4``); larger ones call BLAS on views.
-    """
-    if n * k * m <= _LOOP_MAX_MNK:
-        # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
-        sa_r, sa_c = (1, n) if ta else (k, 1)
-        sb_r, sb_c = (1, k) if tb else (m, 1)
-        for i in range(n):
-            row = oo + i * m
-            if not accumulate:
-                for j in range(m):
-                    out[row + j] = 0.0
-            for p in range(k):
-                aip = a[oa + i * sa_r + p * sa_c]
-                base = ob + p * sb_r
-                for j in range(m):
-                    out[row + j] += aip * b[base + j * sb_c]
-        return
+def _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """:func:`_gemm` for large products: BLAS on views of the flat buffers."""
     dst = _mat(out, oo, n, m)
     if ta:
         if tb:
@@ -115,6 +93,36 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
         _blas(_mat(a, oa, n, k), _mat(b, ob, m, k).T, dst, accumulate)
     else:
         _blas(_mat(a, oa, n, k), _mat(b, ob, k, m), dst, accumulate)
+
+
+@njit(cache=True, inline="always")
+def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """``out (n×m) = op(A) (n×k) · op(B) (k×m)`` on flat row-major buffers (``+=`` if accumulate).
+
+    ``A`` starts at ``a[oa]`` and is stored ``n × k``, or ``k × n`` with ``op(A) = Aᵀ`` when
+    ``ta``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb``); ``out`` starts at
+    ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
+    the flat buffers, inlined into the caller, with no array views (a view costs reference
+    counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views.
+    """
+    if n * k * m > _LOOP_MAX_MNK:
+        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+        return
+    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+    sa_r = 1 if ta else k
+    sa_c = n if ta else 1
+    sb_r = 1 if tb else m
+    sb_c = k if tb else 1
+    for i in range(n):
+        row = oo + i * m
+        if not accumulate:
+            for j in range(m):
+                out[row + j] = 0.0
+        for p in range(k):
+            aip = a[oa + i * sa_r + p * sa_c]
+            base = ob + p * sb_r
+            for j in range(m):
+                out[row + j] += aip * b[base + j * sb_c]
 
 
 @njit(cache=True)
@@ -167,19 +175,22 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
 
 
 @njit(cache=True)
-def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a_cur, a_nxt):
+def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a_buf):
     """Write ``θ_next = θ − η ∇ℓ(θ)`` and return ``‖∇ℓ(θ)‖_F²`` (all layers together).
 
     Backward recursion ``A_L = G``, ``∇_{W_j} = A_j P_{j-1}ᵀ``, ``A_{j-1} = W_jᵀ A_j``; the
     gradient of each layer is written straight into its slot of ``θ_next`` and turned into
-    the update there, so no gradient buffer is needed. ``a_cur``/``a_nxt`` are scratch of
-    size ``max_j d_j · d_0``.
+    the update there, so no gradient buffer is needed. ``a_buf`` is scratch of size
+    ``2 · max_j d_j · d_0`` holding ``A_j`` and ``A_{j-1}`` (ping-pong by offset).
     """
     n_layers = widths.shape[0] - 1
     d0 = widths[0]
     dl = widths[n_layers]
+    half = a_buf.shape[0] // 2
+    cur = 0
+    nxt = half
     for q in range(dl * d0):
-        a_cur[q] = g_buf[q]
+        a_buf[q] = g_buf[q]
     gsq = 0.0
     for i in range(n_layers - 1, -1, -1):
         rows = widths[i + 1]
@@ -189,11 +200,11 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
         if i == 0:
             # ∇_{W_1} = A_1 (P_0 = I)
             for q in range(n):
-                theta_next[off + q] = a_cur[q]
+                theta_next[off + q] = a_buf[cur + q]
         else:
             # ∇_{W_j} = A_j P_{j-1}ᵀ
             _gemm(
-                a_cur, 0, False, pre, pre_off[i - 1], True, theta_next, off, rows, d0, cols, False
+                a_buf, cur, False, pre, pre_off[i - 1], True, theta_next, off, rows, d0, cols, False
             )
         for q in range(off, off + n):
             g = theta_next[q]
@@ -202,8 +213,8 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
             theta_next[q] = theta[q] - eta * g
         if i > 0:
             # A_{j-1} = W_jᵀ A_j
-            _gemm(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
-            a_cur, a_nxt = a_nxt, a_cur
+            _gemm(theta, off, True, a_buf, cur, False, a_buf, nxt, cols, rows, d0, False)
+            cur, nxt = nxt, cur
     return gsq
 
 
@@ -398,8 +409,7 @@ def _gd_target(
     pre = np.empty(pre_off[n_layers])
     d_buf = np.empty(dl * d0)
     g_buf = np.empty(dl * d0)
-    a_cur = np.empty(max_rows * d0)
-    a_nxt = np.empty(max_rows * d0)
+    a_buf = np.empty(2 * max_rows * d0)
     n_hvp = n_params if track_sharp else 0
     v = np.empty(n_hvp)
     hv = np.empty(n_hvp)
@@ -428,7 +438,7 @@ def _gd_target(
         else:
             # η_k = min(a1, a2 / (k+1)^γ)
             eta = min(a1, a2 / (k + 1.0) ** gamma)
-        gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_cur, a_nxt)
+        gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
         stopping = True
         if not math.isfinite(loss) or loss > div_factor * loss0:
             stop = STOP_DIVERGED
