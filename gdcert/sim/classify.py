@@ -110,7 +110,9 @@ def classify(traj: TrajectoryLike, *, optimal_loss: float, tolerance: float,
         return Outcome("converged_critical",
                        f"gradient vanished (‖∇ℓ‖ = {g_final:.3g}) at loss {traj.final_loss:.6g}, "
                        f"{gap:.3g} above the optimum", {"grad_norm": g_final, "loss_gap": gap})
-    half = traj.loss[n // 2:]
+    # Relative change of the *gap* to the optimum: a loss dominated by a nonzero optimum
+    # barely moves in relative terms even while the gap still shrinks fast.
+    half = traj.loss[n // 2:] - optimal_loss
     g_peak = float(np.max(traj.grad_norm)) if traj.grad_norm.size else math.nan
     # Stalled *near a saddle*: the loss stopped moving because the gradient collapsed
     # (≤ 1% of its peak) — not merely because the step size is tiny.
