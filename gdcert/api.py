@@ -132,8 +132,8 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
     verdict = make_verdict(eta, bounds, problem) if eta is not None else None
     summary = problem.summary()
     summary["inits"] = [{"name": i.name, "description": i.description, "b0": i.b0,
-                         "path": str(p) if not isinstance(p, _inits.Init)
-                         and str(p) not in _inits.BUILTIN else None}
+                         "path": None if p is None or isinstance(p, _inits.Init)
+                         or str(p) in _inits.BUILTIN else str(p)}
                         for i, p in zip(init_objs, inits or [None] * len(init_objs),
                                         strict=True)]
     return Report(problem=summary, bounds=tuple(bounds), verdict=verdict, notes=tuple(notes))
