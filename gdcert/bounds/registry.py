@@ -14,7 +14,7 @@ import numpy as np
 
 from gdcert.bounds import nar_sastry, nguegnang, stability, wu_wang_ma
 from gdcert.inits import Init
-from gdcert.linalg import layer_gradients
+from gdcert.linalg import prefix_suffix, residual_gradient
 from gdcert.problem import Problem
 from gdcert.results import Bound
 
@@ -49,9 +49,22 @@ def _whitening_reason(p: Problem) -> str:
             "Nar & Sastry's closed forms assume XXᵀ = I")
 
 
-def _grad_norm(p: Problem, weights: Sequence[np.ndarray]) -> float:
-    grads = layer_gradients(weights, p.sigma, p.c)
-    return float(math.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+def _grad_norm(p: Problem, weights: Sequence[np.ndarray]) -> tuple[float, float]:
+    """‖∇ℓ(W⃗)‖_F and the scale "≈ 0" is judged against: ‖C‖_F · max_j ‖P_j‖_F‖Q_j‖_F.
+
+    ∇_j = P_jᵀ G Q_jᵀ, so that is the gradient a residual G of the target's size would
+    produce. Unlike ‖C‖_F alone it is invariant under W_j ← c_j W_j (Π c_j = 1), and the
+    rounding error of a deep product (≈ L·eps·‖Φ‖, amplified by ‖P_j‖‖Q_j‖ ≈ ρ^{(L−1)/L})
+    does not make an exact minimum look non-critical (depth 10⁴, ρ = 10⁶).
+    """
+    pre, suf = prefix_suffix(weights)
+    g = residual_gradient(suf[0] @ weights[0], p.sigma, p.c)
+    norm2, amp = 0.0, 0.0
+    for j in range(len(weights)):
+        gj = suf[j].T @ g @ pre[j].T
+        norm2 += float(np.sum(gj * gj))
+        amp = max(amp, float(np.linalg.norm(suf[j])) * float(np.linalg.norm(pre[j])))
+    return math.sqrt(norm2), p.loss_scale * amp
 
 
 def _identity_bounds(p: Problem, init_names: Sequence[str], lr: float | None,
@@ -125,9 +138,10 @@ def _exact_at_balanced_minimum(p: Problem) -> Bound:
     u, s, vt = np.linalg.svd(w_opt, full_matrices=False)
     k = min(p.rank_cap, s.size)
     weights = stability.balanced_minimum(u[:, :k], s[:k], vt[:k], p.widths)
+    g, scale = _grad_norm(p, weights)
     return stability.exact(weights=weights, sigma=p.sigma, c=p.c,
                            where="balanced minimum",
-                           grad_norm=_grad_norm(p, weights), loss_scale=p.loss_scale)
+                           grad_norm=g, loss_scale=scale)
 
 
 def compute_bounds(p: Problem, inits: Sequence[Init], *,
@@ -143,11 +157,11 @@ def compute_bounds(p: Problem, inits: Sequence[Init], *,
         c2 = nar_sastry.cor2(rho=sp.rho, depth=p.depth, eta=lr)
         out.append(c2 if p.whitened or not c2.applies else _na(c2, _whitening_reason(p)))
     if weights is not None:
-        g = _grad_norm(p, weights)
-        t1 = nar_sastry.thm1(weights=weights, grad_norm=g, loss_scale=p.loss_scale)
+        g, scale = _grad_norm(p, weights)
+        t1 = nar_sastry.thm1(weights=weights, grad_norm=g, loss_scale=scale)
         out.append(t1 if p.whitened else _na(t1, _whitening_reason(p)))
         ex = stability.exact(weights=weights, sigma=p.sigma, c=p.c, where="weights",
-                             grad_norm=g, loss_scale=p.loss_scale)
+                             grad_norm=g, loss_scale=scale)
         out.append(ex)
     out.append(_exact_at_balanced_minimum(p))
     out.extend(_identity_bounds(p, names, lr, tol))
