@@ -82,10 +82,11 @@ def cli() -> None:
 def _register() -> None:
     from gdcert.cli.bound import bound
     from gdcert.cli.cache import cache
+    from gdcert.cli.check import check
     from gdcert.cli.edge import edge
     from gdcert.cli.simulate import simulate
 
-    for command in (bound, simulate, edge, cache):
+    for command in (bound, check, simulate, edge, cache):
         cli.add_command(command)
 
 
