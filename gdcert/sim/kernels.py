@@ -44,8 +44,13 @@ import numpy as np
 from numba import njit, prange
 
 #: Products with at most this many multiply–adds ``n·k·m`` use plain loops, larger ones BLAS.
-#: Measured on the benchmark machine (docs/performance.md): loops win up to about 16×16×16.
-_LOOP_MAX_MNK = 4096
+#: Measured on the benchmark machine (docs/performance.md): loops win up to about 10×10×10;
+#: at 12×12×12 scipy's ``dgemm`` is already about twice as fast.
+_LOOP_MAX_MNK = 1000
+
+#: LLVM may reassociate sums (vectorised dot products) and fuse multiply–adds; no
+#: assumptions about NaN/inf, so non-finite losses are still detected.
+_FASTMATH = {"reassoc", "contract"}
 
 #: Stop codes stored in ``info_i[t, 1]``.
 STOP_TARGET = 0
@@ -108,7 +113,17 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     if n * k * m > _LOOP_MAX_MNK:
         _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
         return
-    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+    if tb and not ta:
+        # out[i, j] = Σ_p A[i, p] B[j, p]: rows of A and B are contiguous in p (a dot product)
+        for i in range(n):
+            for j in range(m):
+                acc = out[oo + i * m + j] if accumulate else 0.0
+                for p in range(k):
+                    acc += a[oa + i * k + p] * b[ob + j * k + p]
+                out[oo + i * m + j] = acc
+        return
+    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c];
+    # i, p, j order: the inner loop runs along a row of op(B) and of out
     sa_r = 1 if ta else k
     sa_c = n if ta else 1
     sb_r = 1 if tb else m
@@ -125,7 +140,7 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
                 out[row + j] += aip * b[base + j * sb_c]
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FASTMATH)
 def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_ls, d_buf, g_buf):
     """Prefix products ``P_j = W_j P_{j-1}``, residual ``D = W − W*``, ``G``; return ``ℓ``.
 
@@ -174,7 +189,7 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     return 0.5 * total
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FASTMATH)
 def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a_buf):
     """Write ``θ_next = θ − η ∇ℓ(θ)`` and return ``‖∇ℓ(θ)‖_F²`` (all layers together).
 
@@ -218,7 +233,7 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
     return gsq
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FASTMATH)
 def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs):
     """Hessian–vector product ``out = ∇²ℓ(θ) v`` by forward mode through the recursions.
 
