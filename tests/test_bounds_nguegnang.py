@@ -167,3 +167,23 @@ def test_promise_loss_monotone_and_balancedness_kept() -> None:
         assert cur <= prev * (1 + 1e-12)
         assert balancedness(ws) <= delta_bal
         prev = cur
+
+
+def test_default_hand_value_with_positive_b0() -> None:
+    # The tiny case with b₀ = ½: delta_bal = 7/8 still, δ − b₀ = 3/8, B = 42e + 8√e as before;
+    # η = 2·(3/8)/(18 + (3/8)·127.3570) = 0.75/65.7589 = 0.0114052651…
+    c = ng.Constants(loss0=4.5, y_norm=4.0, sigma_min_x=1.0, x_norm=1.0, xyt_norm=4.0, b0=0.5)
+    by_hand = 0.75 / (18.0 + 0.375 * (42.0 * E + 8.0 * math.sqrt(E)))
+    assert ng.thm2_4_default(c, depth=2).max_step == pytest.approx(by_hand, rel=1e-12)
+
+
+@pytest.mark.parametrize("b0", [0.0, 0.5])
+@pytest.mark.parametrize("depth", [1, 2, 5])
+def test_huge_m_does_not_overflow(depth: int, b0: float) -> None:
+    # σ_min(X) = 1e-300, ‖Y‖ = 1e10: M ≈ 1e310 overflows a float, ln M does not.
+    c = ng.Constants(loss0=1e20, y_norm=1e10, sigma_min_x=1e-300, x_norm=1e-300,
+                     xyt_norm=1e-290, b0=b0)
+    for fn in (ng.thm2_4, ng.thm2_4_default):
+        b = fn(c, depth=depth)
+        assert b.applies and math.isfinite(b.log10_max_step), (fn.__name__, b.extras)
+        assert b.extras["M"] == math.inf

@@ -338,3 +338,17 @@ def test_certify_2000_square_depth_20(monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(math.isfinite(b.log10_max_step) for b in r.bounds if b.applies)
     assert guard.calls in ([], ["svd"])
     assert stability.DENSE_PARAMS < 2000 * 2000
+
+
+def test_deep_exact_minimum_is_recognised_as_critical() -> None:
+    # Φ = [1e8], L = 200, W_j = [1e8^{1/200}]: rounding in the 200-fold product leaves a
+    # residual ~1e-8 that the layers amplify to ‖∇ℓ‖ ~ 1e3 — still ≈ 0 on the gradient's
+    # own scale ‖Φ‖·‖P_j‖‖Q_j‖ ≈ 1e8·1e8, so both point bounds apply and equal cor1.
+    depth, rho = 200, 1e8
+    ws = [np.array([[rho ** (1 / depth)]]) for _ in range(depth)]
+    r = certify(np.array([[rho]]), depth=depth, weights=ws, inits=["identity"])
+    cor1 = 2 / (depth * rho ** (2 * (depth - 1) / depth))
+    for b in (_one(r, "stability.exact", point="balanced minimum"),
+              _one(r, "stability.exact", point="weights"), _one(r, "nar_sastry.thm1")):
+        assert b.applies, b.reason
+        assert b.max_step == pytest.approx(cor1, rel=1e-8)

@@ -90,6 +90,11 @@ def _safe_log(x: float) -> float:
     return math.log(x) if x > 0 else -math.inf
 
 
+def _exp_or_inf(x: float) -> float:
+    """exp(x), ``inf`` where it overflows a float (M can, e.g. σ_min(X) = 1e-200)."""
+    return math.exp(x) if x < 709.0 else math.inf
+
+
 def _assumptions(c: Constants, depth: int, full_rank: bool) -> list[Assumption]:
     return [
         Assumption("XXᵀ has full rank (σ_min(X) > 0)", full_rank, c.sigma_min_x),
@@ -111,7 +116,7 @@ def _bound(c: Constants, depth: int, log_gap: float, bid: str, init: str | None,
             f"delta_bal = {delta_bal:.4g}; for almost every init the limit is a global "
             "minimum over rank-k matrices for some k (Thm 2.6; a global minimum when L = 2)"
         ),
-        extras={"delta_bal": delta_bal, "b0": c.b0, "M": math.exp(log_m(c)), **extra},
+        extras={"delta_bal": delta_bal, "b0": c.b0, "M": _exp_or_inf(log_m(c)), **extra},
     )
 
 
@@ -173,6 +178,9 @@ def thm2_4_default(c: Constants, *, depth: int, init: str | None = None,
             "nguegnang.thm2_4_default", init,
             f"Remark 2.5(b)'s delta_bal = M^(2/L)/L³ = {delta:.3g} is not above the "
             f"initialisation's balancedness b₀ = {c.b0:.3g}", a)
-    log_gap = math.log(delta - c.b0) if c.b0 > 0 else log_delta
+    # ln(delta_bal − b₀) = ln delta_bal + ln(1 − b₀/delta_bal), finite even where
+    # delta_bal itself overflows a float
+    log_gap = (log_delta + math.log1p(-math.exp(math.log(c.b0) - log_delta))
+               if c.b0 > 0 else log_delta)
     return _bound(c, depth, log_gap, "nguegnang.thm2_4_default", init, a,
                   {"optimised": False, "loss0": c.loss0})
