@@ -116,3 +116,24 @@ def test_zas_envelope_holds_under_gd() -> None:
         ws = [w - eta * gr for w, gr in zip(ws, grads, strict=True)]
         loss = 0.5 * float(np.sum((ws[2] @ ws[1] @ ws[0] - phi) ** 2))
         assert loss <= (1 - eta / 2) ** t * r0 * (1 + 1e-12)
+
+
+def test_underflowing_step_gives_infinite_iterations() -> None:
+    # ‖Φ‖_F = 1e60, L = 2: φ = 2e60, log10 η = −(log10 4 + 3 log10 2 + 6·60.301) = −363.31;
+    # η underflows to 0 and the iteration count does not fit a float: inf, not a crash.
+    b = wwm.thm4_3(fro_norm=1e60, depth=2, square=True, square_layers=True)
+    assert b.log10_max_step == pytest.approx(
+        -(math.log10(4) + 3 * math.log10(2) + 6 * math.log10(2e60)), rel=1e-12)
+    assert b.max_step == 0.0
+    assert b.extras["iterations_to_loss"] == math.inf
+    assert wwm.iterations_to_loss(eta=0.0, loss0=1.0, eps=0.5) == math.inf
+    assert wwm.thm4_3(fro_norm=1e200, depth=2, square=True, square_layers=True).applies
+
+
+def test_certify_huge_target_does_not_crash() -> None:
+    from gdcert.api import certify
+
+    r = certify(np.diag([1e60, 1.0]), depth=2)
+    cor1 = next(b for b in r.bounds if b.id == "nar_sastry.cor1")
+    assert cor1.log10_max_step == pytest.approx(-60.0, abs=1e-12)  # 2/(2·1e60)
+    assert next(b for b in r.bounds if b.id == "wu_wang_ma.thm4_3").applies

@@ -95,7 +95,7 @@ def _zas_bound(p: Problem, init_names: Sequence[str], tol: float) -> Bound:
     sp = p.spectrum
     square_layers = len(set(p.widths)) == 1
     b = wu_wang_ma.thm4_3(fro_norm=sp.fro, depth=p.depth, square=sp.square,
-                          square_layers=square_layers, eps=tol * 0.5 * sp.fro**2)
+                          square_layers=square_layers, eps=tol * 0.5 * sp.fro * sp.fro)
     if not b.applies:
         return b
     if not p.whitened:

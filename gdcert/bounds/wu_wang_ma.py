@@ -25,11 +25,16 @@ def phi_constant(*, fro_norm: float, depth: int) -> float:
 def iterations_to_loss(*, eta: float, loss0: float, eps: float) -> float:
     """t_ε = ⌈ln(ε/R(0)) / ln(1 − η/2)⌉ from the envelope R(t) ≤ (1 − η/2)^t R(0).
 
-    0 when R(0) ≤ ε already; computed with log1p so tiny η loses no accuracy.
+    0 when R(0) ≤ ε already; computed with log1p so tiny η loses no accuracy; ``inf``
+    when η is so small (or underflowed to 0) that the count exceeds a float.
     """
     if loss0 <= eps:
         return 0
-    return float(math.ceil(math.log(eps / loss0) / math.log1p(-eta / 2.0)))
+    rate = math.log1p(-eta / 2.0)
+    if rate == 0.0:
+        return math.inf
+    t = math.log(eps / loss0) / rate
+    return float(math.ceil(t)) if math.isfinite(t) else math.inf
 
 
 def thm4_3(*, fro_norm: float, depth: int, square: bool, square_layers: bool,
@@ -66,7 +71,7 @@ def thm4_3(*, fro_norm: float, depth: int, square: bool, square_layers: bool,
         -(math.log10(4.0) + 3.0 * lg_l + 6.0 * lg_phi),
         -(math.log10(144.0) + 2.0 * lg_l + 4.0 * lg_phi),
     )
-    loss0 = 0.5 * fro_norm**2
+    loss0 = 0.5 * fro_norm * fro_norm  # (** would raise OverflowError above 1.3e154)
     eps_eff = eps if eps is not None else 1e-6 * loss0
     eta = 10.0**log10_eta
     return Bound(
