@@ -220,3 +220,12 @@ def test_sufficient_bounds_below_cor1(seed: int, depth: int, d: int, kind: str,
             assert b.log10_max_step <= cor1.log10_max_step + 1e-9, (b.id, b.init)
         if b.id.startswith("nguegnang") and b.applies:
             assert b.log10_max_step <= cor1.log10_max_step - math.log10(math.e) + 1e-9
+    # the per-eigenvalue forms are never worse than the theorems they sharpen
+    by_id = {b.id: b for b in r.bounds if b.init in (None, "identity")}
+    for sharp, plain in (("nar_sastry.lemma3", "nar_sastry.thm2"),
+                         ("nar_sastry.thm3_sharp", "nar_sastry.thm3")):
+        assert by_id[sharp].applies == by_id[plain].applies
+        if by_id[plain].applies:
+            assert by_id[sharp].log10_max_step >= by_id[plain].log10_max_step - 1e-12
+    if kind == "psd":
+        assert by_id["nar_sastry.lemma3"].applies
