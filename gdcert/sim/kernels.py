@@ -113,31 +113,19 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     if n * k * m > _LOOP_MAX_MNK:
         _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
         return
-    if tb and not ta:
-        # out[i, j] = Σ_p A[i, p] B[j, p]: rows of A and B are contiguous in p (a dot product)
-        for i in range(n):
-            for j in range(m):
-                acc = out[oo + i * m + j] if accumulate else 0.0
-                for p in range(k):
-                    acc += a[oa + i * k + p] * b[ob + j * k + p]
-                out[oo + i * m + j] = acc
-        return
-    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c];
-    # i, p, j order: the inner loop runs along a row of op(B) and of out
+    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
     sa_r = 1 if ta else k
     sa_c = n if ta else 1
     sb_r = 1 if tb else m
     sb_c = k if tb else 1
+    # i, j, p order: each entry is a dot product summed in a local (register) accumulator,
+    # so a possible overlap of ``out`` with ``a``/``b`` does not force a store per term
     for i in range(n):
-        row = oo + i * m
-        if not accumulate:
-            for j in range(m):
-                out[row + j] = 0.0
-        for p in range(k):
-            aip = a[oa + i * sa_r + p * sa_c]
-            base = ob + p * sb_r
-            for j in range(m):
-                out[row + j] += aip * b[base + j * sb_c]
+        for j in range(m):
+            acc = out[oo + i * m + j] if accumulate else 0.0
+            for p in range(k):
+                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
+            out[oo + i * m + j] = acc
 
 
 @njit(cache=True, fastmath=_FASTMATH)
