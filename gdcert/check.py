@@ -40,7 +40,6 @@ from gdcert.config import (
     validate,
 )
 from gdcert.errors import InputError
-from gdcert.results import jsonable
 
 Requirement = Literal["necessary", "sufficient", "verified"]
 REQUIREMENTS: tuple[Requirement, ...] = ("necessary", "sufficient", "verified")
@@ -136,6 +135,8 @@ class Suggestion:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
+        from gdcert.results import jsonable
+
         return {"max_step": jsonable(self.max_step), "bound": self.bound, "init": self.init,
                 "text": self.text}
 
@@ -160,6 +161,8 @@ class CheckResult:
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        from gdcert.results import jsonable
+
         return {
             "name": self.name,
             "passed": self.passed,
@@ -333,11 +336,11 @@ def load_checks(path: str | os.PathLike[str]) -> list[CheckSpec]:
     doc = load_yaml(p) if p.suffix.lower() not in (".json", ".toml") else load_any(p)
     if doc.data is None:
         raise InputError(f"{p}: the checks file is empty; expected a 'checks:' list")
+    if isinstance(doc.data, dict) and "checks" in doc.data and doc.data["checks"] in (None, []):
+        raise InputError(f"{_display(p)}:{doc.line(('checks',)) or 1}: no checks: "
+                         "'checks' is empty; expected a list of checks")
     cfg = validate(doc, CHECKS_SCHEMA)
     raw_checks = doc.data.get("checks") if isinstance(doc.data, dict) else None
-    if not cfg["checks"]:
-        raise InputError(f"{_display(p)}:{doc.line(('checks',)) or 1}: no checks: "
-                         "'checks' is an empty list")
     defaults_given = (doc.data.get("defaults") or {}) if isinstance(doc.data, dict) else {}
     specs: list[CheckSpec] = []
     seen: dict[str, int | None] = {}
