@@ -137,3 +137,13 @@ def test_certify_huge_target_does_not_crash() -> None:
     cor1 = next(b for b in r.bounds if b.id == "nar_sastry.cor1")
     assert cor1.log10_max_step == pytest.approx(-60.0, abs=1e-12)  # 2/(2·1e60)
     assert next(b for b in r.bounds if b.id == "wu_wang_ma.thm4_3").applies
+
+
+def test_tiny_target_does_not_crash() -> None:
+    # ‖Φ‖_F = 1.4e-159: R(0) = ½‖Φ‖² ≈ 1e-318 is subnormal and 10⁻⁶·R(0) underflows to 0;
+    # no loss ε > 0 is given, so the envelope never reaches it: inf iterations, no crash.
+    # φ = max(2.8e-159, 3/√2, 1) = 3/√2 → 1/11664 as in the hand-value table.
+    b = wwm.thm4_3(fro_norm=1.3886932083507984e-159, depth=2, square=True, square_layers=True)
+    assert b.max_step == pytest.approx(1.0 / 11664.0, rel=1e-12)
+    assert b.extras["iterations_to_loss"] == math.inf
+    assert wwm.iterations_to_loss(eta=0.1, loss0=1e-300, eps=0.0) == math.inf

@@ -26,12 +26,12 @@ def iterations_to_loss(*, eta: float, loss0: float, eps: float) -> float:
     """t_ε = ⌈ln(ε/R(0)) / ln(1 − η/2)⌉ from the envelope R(t) ≤ (1 − η/2)^t R(0).
 
     0 when R(0) ≤ ε already; computed with log1p so tiny η loses no accuracy; ``inf``
-    when η is so small (or underflowed to 0) that the count exceeds a float.
+    when η is so small (or underflowed to 0) that the count exceeds a float, or ε ≤ 0.
     """
     if loss0 <= eps:
         return 0
     rate = math.log1p(-eta / 2.0)
-    if rate == 0.0:
+    if rate == 0.0 or eps <= 0.0:  # η underflowed, or ε = 0 (e.g. 10⁻⁶·R(0) underflowed)
         return math.inf
     t = math.log(eps / loss0) / rate
     return float(math.ceil(t)) if math.isfinite(t) else math.inf
