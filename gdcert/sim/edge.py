@@ -105,7 +105,7 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
     bounds = [b for b in report.bounds if not b.id.startswith("nguegnang")]
     # Nguegnang et al. is per initial weights: take the smallest over the seeds.
     ng_by_id: dict[str, Bound] = {}
-    for s, w0 in zip(seeds, inits0, strict=True):
+    for w0 in inits0:
         for b in _nguegnang_for(problem, spec.name, w0):
             if b.applies and (b.id not in ng_by_id
                               or b.log10_max_step < ng_by_id[b.id].log10_max_step):

@@ -58,6 +58,8 @@ class StepSpec:
     gamma: float | None = None
     bound: str | None = None
     times: float = 1.0
+    #: Where the step size was written (``file:line: 'key'``): prefixes errors about it.
+    where: str | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -158,22 +160,25 @@ def etas_of(schedule: Any, n: int) -> np.ndarray:
     return np.minimum(schedule.a1, schedule.a2 / (k + 1.0) ** schedule.gamma)
 
 
-def _bound_for(bounds: Sequence[Bound], bound_id: str, init: str) -> Bound:
+def _bound_for(bounds: Sequence[Bound], bound_id: str, init: str,
+               where: str | None = None) -> Bound:
+    # ``where`` (file:line: 'key', from a config file) leads every message.
+    at = where or "step_size.bound"
     cands = [b for b in bounds if b.id == bound_id]
     if not cands:
         from gdcert.bounds.registry import BOUND_IDS
 
-        raise InputError(f"step_size.bound: unknown bound id {bound_id!r}; expected one of "
+        raise InputError(f"{at}: unknown bound id {bound_id!r}; expected one of "
                          f"{', '.join(BOUND_IDS)}")
     pick = [b for b in cands if b.init in (None, init)]
     b = pick[0] if pick else cands[0]
     if b.init not in (None, init):
-        raise InputError(f"step_size.bound {bound_id} is for init {b.init!r}, but the run "
+        raise InputError(f"{at}: {bound_id} is for init {b.init!r}, but the run "
                          f"uses init {init!r}")
     if not b.applies:
-        raise InputError(f"step_size.bound {bound_id} does not apply: {b.reason}")
+        raise InputError(f"{at}: {bound_id} does not apply: {b.reason}")
     if not math.isfinite(b.max_step) or b.max_step <= 0:
-        raise InputError(f"step_size.bound {bound_id} = {b.max_step} is not a usable step size")
+        raise InputError(f"{at}: {bound_id} = {b.max_step} is not a usable step size")
     return b
 
 
@@ -243,13 +248,17 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
     steps = [s if isinstance(s, StepSpec) else StepSpec(eta=float(s)) for s in step_sizes]
     if not steps:
         raise InputError("step_size: at least one step size is needed")
+    seed_list = list(seeds) if spec.name not in _inits.DETERMINISTIC else list(seeds)[:1]
+    if not seed_list:
+        raise InputError("seeds: at least one seed is needed")
+    # Build one init first, so a bad init is reported as such (certify() would name --init).
+    spec.weights(problem.widths, seed_list[0])
     builtin = [spec.name] if spec.name in _base_inits.BUILTIN else []
     base = certify(problem, inits=builtin) if builtin else certify(problem, inits=[])
     bounds = list(base.bounds)
     opt = problem.optimal_loss
     gdp = gd_problem(problem)
     grad_tol = GRAD_RTOL * max(float(np.linalg.norm(problem.c)), 1.0)
-    seed_list = list(seeds) if spec.name not in _inits.DETERMINISTIC else list(seeds)[:1]
 
     # Build every job: (seed, step spec, init weights, schedule, bounds covering it).
     jobs: list[dict[str, Any]] = []
@@ -262,7 +271,7 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
                 b for b in ng if b.applies]
             if step.bound is not None:
                 pool = ng if step.bound.startswith("nguegnang") else bounds
-                b = _bound_for(pool, step.bound, spec.name)
+                b = _bound_for(pool, step.bound, spec.name, step.where)
                 sched = Schedule.constant(b.max_step * step.times)
             elif step.eta is not None:
                 sched = Schedule.constant(step.eta)

@@ -91,6 +91,19 @@ def _resolve(base: Path, value: str | None) -> str | None:
     return full + (sep + key if sep else "")
 
 
+def _existing(doc: ConfigDoc, keypath: tuple[str, ...], path: str | None) -> str | None:
+    """``path`` (resolved, optionally ``file:key``) if its file exists; else a one-line error."""
+    if path is None:
+        return None
+    name = path
+    if not Path(path).exists() and path.count(":") >= 1:
+        name = path.rsplit(":", 1)[0]
+    if not Path(name).is_file():
+        what = "not a file" if Path(name).exists() else "file not found"
+        raise InputError(f"{_where(doc, keypath)}: '{'.'.join(keypath)}': {what}: {name}")
+    return path
+
+
 def _where(doc: ConfigDoc, keypath: tuple[str | int, ...]) -> str:
     line = doc.line(keypath)
     return f"{doc.path}:{line}" if line else str(doc.path)
@@ -109,8 +122,14 @@ def _step(doc: ConfigDoc, value: Any, keypath: tuple[str | int, ...]) -> StepSpe
             if not isinstance(value["bound"], str):
                 raise InputError(f"{where}: '{key}.bound' must be a bound id such as "
                                  f"nar_sastry.cor1, got {value['bound']!r}")
+            from gdcert.bounds.registry import BOUND_IDS
+
+            if value["bound"] not in BOUND_IDS:
+                raise InputError(f"{where}: '{key}.bound': unknown bound id "
+                                 f"{value['bound']!r}; expected one of {', '.join(BOUND_IDS)}")
             times = positive_float(value.get("times", 1.0), where=f"{where}: '{key}.times'")
-            return StepSpec(bound=value["bound"], times=times)
+            # `where` lets the runner name this line when the bound does not apply.
+            return StepSpec(bound=value["bound"], times=times, where=f"{where}: '{key}.bound'")
         if keys & {"a1", "a2", "gamma"}:
             extra = keys - {"a1", "a2", "gamma"}
             if extra:
@@ -176,11 +195,14 @@ def parse(doc: ConfigDoc) -> SimConfig:
     out = cfg["output"]
     track = cfg["track"]
     return SimConfig(
-        path=doc.path, target=_resolve(base, prob["target"]), data=_resolve(base, prob["data"]),
+        path=doc.path,
+        target=_existing(doc, ("problem", "target"), _resolve(base, prob["target"])),
+        data=_existing(doc, ("problem", "data"), _resolve(base, prob["data"])),
         samples_as_rows=prob["samples_as_rows"], loss=prob["loss"],
         depth=cfg["network"]["depth"], widths=tuple(widths) if widths else None,
         init=InitSpec(name=init["name"], sigma=init["sigma"], rank=init["rank"],
-                      scale=init["scale"], file=_resolve(base, init["file"])),
+                      scale=init["scale"],
+                      file=_existing(doc, ("init", "file"), _resolve(base, init["file"]))),
         steps=steps, iterations=cfg["iterations"], tolerance=cfg["tolerance"],
         seeds=seeds_t, divergence_factor=cfg["divergence_factor"],
         track_balancedness=track["balancedness"], track_sharpness=track["sharpness"],
