@@ -610,12 +610,31 @@ def test_root_help() -> None:
 
 
 def test_bound_help_lists_every_option() -> None:
+    from gdcert.cli.bound import bound
+
     result = invoke("bound", "--help")
     assert result.exit_code == 0, result.output
-    for opt in ("TARGET", "--depth", "-L", "--data", "--samples-as-rows", "--loss", "--widths",
+    expected = {"TARGET", "--depth", "-L", "--data", "--samples-as-rows", "--loss", "--widths",
                 "--init", "--seed", "--init-rank", "--init-scale", "--weights", "--lr", "--tol",
-                "--json", "--markdown", "--output", "-o"):
+                "--json", "--markdown", "--output", "-o"}
+    # and whatever options were added since: each one must be documented in --help
+    for param in bound.params:
+        expected.update(o for o in param.opts if o.startswith("-"))
+    for opt in sorted(expected):
         assert opt in result.stdout, opt
+
+
+@pytest.mark.slow
+def test_verify_adds_runs(files: Path) -> None:
+    """``--verify`` simulates GD (numba) at --lr and at the sufficient bounds."""
+    doc = ok_json(files / "phi.npy", "-L", 2, "--init", "identity", "--lr", 0.05,
+                  "--verify", "--iterations", 2000)
+    runs = doc.pop("runs")
+    check_document(doc)
+    assert runs and all(r["init"] == "identity" for r in runs)
+    assert any(r["step_size"] == pytest.approx(0.05) for r in runs)
+    for r in runs:
+        assert isinstance(r["outcome"], str) and r["iterations"] <= 2000
 
 
 def test_unknown_command() -> None:
