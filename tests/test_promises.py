@@ -1,0 +1,188 @@
+"""Promise checks (``gdcert.sim.promises``): each holds on runs at its bound, and is
+reported violated on a constructed trajectory that breaks it.
+
+* Wu, Wang & Ma (2019) Theorem 4.3: ``R(t) ≤ Π_{k<t}(1 − η_k/2) R(0)``;
+* Nguegnang, Rauhut & Terstiege (2021) Theorem 2.4 / Prop. 3.3: the loss never increases
+  and the balancedness stays ≤ ``delta_bal``;
+* Nar & Sastry (2018) Lemma 3: ``|w_i[k] − λ_i^{1/L}| ≤ β_i^k |1 − λ_i^{1/L}|``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdcert.bounds.nar_sastry import lemma3_beta
+from gdcert.problem import Problem
+from gdcert.sim import promises
+from gdcert.sim.runner import InitSpec, StepSpec, simulate
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_inputs"
+SPD = np.load(SAMPLES / "spd_4x4.npy")  # eigenvalues 0.5, 1, 2, 3
+
+
+def checks(run, bound_id: str) -> list[promises.PromiseCheck]:
+    hits = [c for c in run.promises if c.bound_id == bound_id]
+    assert hits, (bound_id, [c.bound_id for c in run.promises])
+    return hits
+
+
+# --------------------------------------------------------------------------- Wu et al.
+
+
+def test_wu_envelope_held_on_zas_run_at_the_bound() -> None:
+    phi = np.array([[0.6, -0.2], [0.1, 0.4]])
+    p = Problem.from_target(phi, depth=3)
+    sim = simulate(p, init="zas", step_sizes=[StepSpec(bound="wu_wang_ma.thm4_3")],
+                   iterations=2000, record_every=1)
+    (wu,) = checks(sim.runs[0], "wu_wang_ma.thm4_3")
+    assert wu.held and wu.worst_margin <= 1.0
+    assert "2001 records" in wu.detail
+
+
+def test_wu_envelope_by_hand() -> None:
+    steps = np.arange(5)
+    etas = np.full(4, 0.5)  # (1 − η/2) = 0.75 per step
+    env = 2.0 * 0.75 ** steps
+    assert promises.log_envelope(steps, etas) == pytest.approx(steps * math.log(0.75))
+    on = promises.wu_envelope(steps, env, etas)
+    assert on.held and on.worst_margin == pytest.approx(1.0)
+    above = env.copy()
+    above[3] *= 1.01
+    out = promises.wu_envelope(steps, above, etas)
+    assert not out.held
+    assert out.worst_margin == pytest.approx(1.01)
+    assert "t = 3" in out.detail
+    # the optimal loss is subtracted: R = loss − optimum
+    assert promises.wu_envelope(steps, env + 7.0, etas, optimal_loss=7.0).held
+    assert not promises.wu_envelope(steps, env + 7.0, etas).held
+
+
+def test_wu_envelope_schedule_uses_each_step() -> None:
+    steps = np.arange(4)
+    etas = np.array([0.2, 0.4, 0.6])
+    factors = np.concatenate([[1.0], np.cumprod(1 - etas / 2)])
+    assert promises.wu_envelope(steps, factors, etas).held
+    # a constant step at the first η would promise less decrease: this sequence breaks it
+    slow = np.concatenate([[1.0], np.cumprod(np.full(3, 1 - 0.2 / 2))])
+    assert not promises.wu_envelope(steps, slow, etas).held
+
+
+def test_wu_envelope_started_at_optimum() -> None:
+    zero = promises.wu_envelope(np.arange(3), np.zeros(3), np.full(2, 0.1))
+    assert zero.held and "optimum" in zero.detail
+
+
+def test_wu_envelope_long_runs_in_log_space() -> None:
+    """(1 − η/2)^t underflows for t = 10⁶, η = 0.01 (e^{−5000}); R = 0 there still holds."""
+    steps = np.array([0, 1_000_000])
+    etas = np.full(1_000_000, 0.01)
+    assert promises.wu_envelope(steps, np.array([1.0, 0.0]), etas).held
+    out = promises.wu_envelope(steps, np.array([1.0, 1e-300]), etas)
+    assert not out.held and math.isinf(out.worst_margin)
+
+
+def test_wu_envelope_broken_by_a_run_at_a_larger_step() -> None:
+    """A real ZAS run, checked against the envelope of a step 100× larger than it took."""
+    phi = np.array([[0.6, -0.2], [0.1, 0.4]])
+    p = Problem.from_target(phi, depth=3)
+    run = simulate(p, init="zas", step_sizes=[StepSpec(bound="wu_wang_ma.thm4_3")],
+                   iterations=500, record_every=1).runs[0]
+    etas = np.full(run.iterations, 100 * run.step_size)
+    out = promises.wu_envelope(run.records["step_index"], run.records["loss"], etas)
+    assert not out.held and out.worst_margin > 1
+
+
+# --------------------------------------------------------------------------- Nguegnang et al.
+
+
+@pytest.mark.parametrize("bound_id", ["nguegnang.thm2_4", "nguegnang.thm2_4_default"])
+def test_nguegnang_held_on_balanced_run_at_the_bound(bound_id: str) -> None:
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 12))
+    y = rng.standard_normal((2, 12))
+    p = Problem.from_data(x, y, depth=3, widths=(3, 3, 3, 2))
+    sim = simulate(p, init=InitSpec(name="balanced", scale=0.5),
+                   step_sizes=[StepSpec(bound=bound_id)], seeds=[0, 1], iterations=3000)
+    for run in sim.runs:
+        found = checks(run, bound_id)
+        assert {c.promise.split(" =")[0] for c in found} == {
+            "the loss never increases", "balancedness ≤ delta_bal"}
+        assert all(c.held for c in found), found
+        assert run.records["balancedness"] is not None  # tracked because the bound covers it
+
+
+def test_nguegnang_loss_increase_is_a_violation() -> None:
+    steps = np.array([0, 10, 20, 30])
+    loss = np.array([4.0, 3.0, 3.5, 1.0])
+    mono, bal = promises.nguegnang_monotone("nguegnang.thm2_4", steps, loss,
+                                            np.array([0.1, 0.2, 0.2, 0.1]), 0.5)
+    assert not mono.held
+    assert mono.worst_margin == pytest.approx(1.0 + 0.5 / 4.0)
+    assert "t = 20" in mono.detail and "0.5" in mono.detail
+    assert bal.held and bal.worst_margin == pytest.approx(0.4)
+    # non-increasing (with equal neighbours) is held
+    (ok, _) = promises.nguegnang_monotone("nguegnang.thm2_4", steps,
+                                          np.array([4.0, 3.0, 3.0, 1.0]), np.zeros(4), 0.5)
+    assert ok.held and ok.worst_margin == 1.0
+
+
+def test_nguegnang_balancedness_above_delta_bal_is_a_violation() -> None:
+    steps = np.array([0, 1, 2])
+    _, bal = promises.nguegnang_monotone("nguegnang.thm2_4", steps, np.array([3.0, 2.0, 1.0]),
+                                         np.array([0.1, 0.7, 0.3]), 0.5)
+    assert not bal.held
+    assert bal.worst_margin == pytest.approx(1.4)
+    assert "t = 1" in bal.detail
+
+
+def test_nguegnang_untracked_balancedness_is_reported_unchecked() -> None:
+    _, bal = promises.nguegnang_monotone("nguegnang.thm2_4", np.arange(2),
+                                         np.array([1.0, 0.5]), None, 0.5)
+    assert "not checked" in bal.detail and math.isnan(bal.worst_margin)
+
+
+# --------------------------------------------------------------------------- Nar & Sastry
+
+
+def test_lemma3_held_at_the_bound_along_the_run() -> None:
+    """Checked at several budgets, so at several iterates k, not only at convergence."""
+    p = Problem.from_target(SPD, depth=3)
+    for budget in (1, 7, 30, 5000):
+        run = simulate(p, init="identity", step_sizes=[StepSpec(bound="nar_sastry.lemma3")],
+                       iterations=budget).runs[0]
+        (c,) = checks(run, "nar_sastry.lemma3")
+        assert c.held, (budget, c)
+        assert f"k = {run.iterations}" in c.detail
+
+
+def _lemma3_eta(depth: int, lam_max: float) -> float:
+    return 1.0 / (depth * lam_max ** (2 * (depth - 1) / depth))
+
+
+def test_lemma3_violated_when_the_layers_do_not_move() -> None:
+    depth = 3
+    eta = _lemma3_eta(depth, 3.0)
+    still = [np.eye(4)] * depth  # "after 100 iterations" still at W_j(0) = I
+    out = promises.lemma3_final(still, SPD, eta, 100)
+    assert not out.held and out.worst_margin > 1
+    # at k = 0 the promise is |w − λ^{1/L}| ≤ |1 − λ^{1/L}|: I meets it with equality
+    assert promises.lemma3_final(still, SPD, eta, 0).held
+
+
+def test_lemma3_held_at_the_limit_and_margin_by_hand() -> None:
+    depth, eta, k = 2, 0.1, 20
+    phi = np.diag([4.0, 0.25])
+    root = np.diag([2.0, 0.5])
+    assert promises.lemma3_final([root, root], phi, eta, k).held
+    # per-direction error e_i with promise β_i^k |1 − λ_i^{1/2}|; put 2× the promise on λ = 4
+    beta = abs(lemma3_beta(4.0, depth, eta))
+    promised = beta**k * abs(1.0 - 2.0)
+    w = np.diag([2.0 + 2.0 * promised, 0.5])
+    out = promises.lemma3_final([w, w], phi, eta, k)
+    assert not out.held
+    assert out.worst_margin == pytest.approx(2.0, rel=1e-5)  # less a 1e-9 rounding slack
+    assert "λ = 4" in out.detail
