@@ -81,26 +81,40 @@ def torch_gd(init: list[np.ndarray], phi: np.ndarray, eta: float, steps: int) ->
     return float(loss.detach())
 
 
-def _rate(fn: Callable[[int], object], steps: int) -> float:
-    """Steps per second of ``fn(steps)`` (one untimed short call first)."""
+def _rate(fn: Callable[[int], object], steps: int, repeat: int = 3) -> float:
+    """Best steps per second of ``repeat`` calls ``fn(steps // repeat)`` (after a short warm call).
+
+    The best of several runs (as ``timeit`` advises) keeps other load on the machine from
+    dominating the figure.
+    """
     fn(max(1, steps // 50))
-    t0 = time.perf_counter()
-    fn(steps)
-    return steps / (time.perf_counter() - t0)
+    each = max(1, steps // repeat)
+    best = 0.0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn(each)
+        best = max(best, each / (time.perf_counter() - t0))
+    return best
 
 
-def _matmul_gflops(d: int, seconds: float = 1.0) -> float:
-    """numpy ``np.dot(a, b, out)`` throughput on ``d × d`` matrices (2d³ flops per product)."""
+def _matmul_gflops(d: int, seconds: float = 0.3, repeat: int = 3) -> float:
+    """numpy ``np.dot(a, b, out)`` throughput on ``d × d`` matrices (2d³ flops per product).
+
+    Best of ``repeat`` windows of ``seconds`` each.
+    """
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((d, d)), rng.standard_normal((d, d))
     out = np.empty((d, d))
-    n = 0
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        for _ in range(100):
-            np.dot(a, b, out)
-        n += 100
-    return 2.0 * d**3 * n / (time.perf_counter() - t0) / 1e9
+    best = 0.0
+    for _ in range(repeat):
+        n = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            for _ in range(20):
+                np.dot(a, b, out)
+            n += 20
+        best = max(best, 2.0 * d**3 * n / (time.perf_counter() - t0) / 1e9)
+    return best
 
 
 def _cpu_model() -> str:
