@@ -131,11 +131,11 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
     notes = _notes(problem, init_objs)
     verdict = make_verdict(eta, bounds, problem) if eta is not None else None
     summary = problem.summary()
+    given: list[InitArg | None] = list(inits) if inits else [None] * len(init_objs)
     summary["inits"] = [{"name": i.name, "description": i.description, "b0": i.b0,
                          "path": None if p is None or isinstance(p, _inits.Init)
                          or str(p) in _inits.BUILTIN else str(p)}
-                        for i, p in zip(init_objs, inits or [None] * len(init_objs),
-                                        strict=True)]
+                        for i, p in zip(init_objs, given, strict=True)]
     return Report(problem=summary, bounds=tuple(bounds), verdict=verdict, notes=tuple(notes))
 
 
@@ -157,6 +157,10 @@ def _notes(p: Problem, inits: Sequence[_inits.Init]) -> list[str]:
         notes.append(f"widths {list(p.widths)}: identity and ZAS initialisations need square "
                      "layers, so their bounds do not apply")
     return notes
+
+
+#: Sufficient bounds whose promised limit is not a global minimum.
+NON_GLOBAL = ("nar_sastry.thm3", "nar_sastry.thm3_sharp")
 
 
 def make_verdict(eta: float, bounds: Sequence[Bound], problem: Problem) -> Verdict:
@@ -181,15 +185,22 @@ def make_verdict(eta: float, bounds: Sequence[Bound], problem: Problem) -> Verdi
                 f"Corollary 2: solutions reachable at η = {eta:.4g} have ρ(R̂) ≤ {cap:.4g}; "
                 f"the target has ρ = {problem.spectrum.rho:.4g} — "
                 + ("within reach" if reach else "GD at this step size cannot fit it"))
+    non_global = [b for b in certs if b.id in NON_GLOBAL]
     if violated:
         b = violated[0]
         status = "impossible"
         summary = (f"η = {eta:.4g} exceeds {b.paper} {b.theorem} (max {b.max_step:.4g}): GD "
                    "cannot converge to a global minimum at this step size")
+        for c in non_global:
+            details.append(f"{c.id} (init {c.init}, max {c.max_step:.4g}) still certifies "
+                           "convergence — to the closest PSD matrix, which is not a global "
+                           "minimum")
+        certs = []
     elif certs:
         status = "certified"
         parts = [f"{b.id} (init {b.init}, max {b.max_step:.4g}): {b.guarantee}" for b in certs]
-        summary = f"η = {eta:.4g} is certified by " + "; ".join(parts)
+        summary = f"η = {eta:.4g} is certified to converge by " + "; ".join(parts)
+
     else:
         status = "uncertified"
         suff = [b for b in applicable if b.kind == "sufficient"]

@@ -50,7 +50,8 @@ def check_depth(depth: object) -> int:
     return int(depth)
 
 
-def check_widths(widths: Sequence[int] | None, depth: int, d_in: int, d_out: int) -> tuple[int, ...]:
+def check_widths(widths: Sequence[int] | None, depth: int, d_in: int,
+                 d_out: int) -> tuple[int, ...]:
     """Widths (d_0, …, d_L): L + 1 positive integers with d_0 = d_in and d_L = d_out.
 
     Default: square layers ``d × d`` when the target is square; otherwise hidden

@@ -384,3 +384,52 @@ def thm3_sharp(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, s
         kind="sufficient", applies=True, log10_max_step=log10_eta, init="identity",
         assumptions=tuple(a), guarantee=_THM3_GUARANTEE, extras={"loss_floor": loss_floor},
     )
+
+
+#: Gradient scale of each ReLU loss convention relative to Theorem 4's ½Σ (sum): the
+#: step-size bound divides by it. ``sum`` is Σ‖·‖² (Figure 2's loss, no ½): gradients
+#: twice Theorem 4's; ``mean`` is (1/2N)Σ‖·‖²: gradients 1/N of them.
+RELU_LOSSES = ("half-sum", "sum", "mean")
+
+
+def thm4(*, x_norms: np.ndarray, f_norms: np.ndarray, loss: str = "half-sum",
+         eta: float | None = None) -> Bound:
+    """Largest step size at which GD could have converged to a two-layer ReLU model.
+
+    Nar & Sastry (2018), Theorem 4: for ``f̂(x) = W g(Vx − b)`` trained by GD on
+    ``½ Σ_i ‖f̂(x_i) − f(x_i)‖²`` (sum, no 1/N) over ``W`` and ``V`` (``b`` fixed), if GD
+    with step size η converged to ``(Ŵ, V̂)`` then
+
+    .. math:: \\max_i ‖x_i‖ ‖f̂(x_i)‖ ≤ 1/η.
+
+    ``x_norms[i] = ‖x_i‖``, ``f_norms[i] = ‖f̂(x_i)‖``. The bound is ``1/max_i(…)``
+    for the ``half-sum`` convention; ``1/(2 max)`` for ``sum`` (Σ‖·‖², the loss of the
+    paper's Figure 2) and ``N/max`` for ``mean`` ((1/2N)Σ‖·‖²). Extras: the maximum,
+    the sample attaining it (0-based index) and, with ``eta``, whether it is admitted.
+    """
+    x_norms = np.asarray(x_norms, dtype=np.float64)
+    f_norms = np.asarray(f_norms, dtype=np.float64)
+    if x_norms.shape != f_norms.shape or x_norms.ndim != 1 or x_norms.size == 0:
+        raise ValueError("x_norms and f_norms must be non-empty 1-D arrays of one length")
+    if loss not in RELU_LOSSES:
+        raise ValueError(f"loss must be one of {RELU_LOSSES}, got {loss!r}")
+    prod = x_norms * f_norms
+    i = int(np.argmax(prod))
+    top = float(prod[i])
+    n = x_norms.size
+    factor = {"half-sum": 1.0, "sum": 2.0, "mean": 1.0 / n}[loss]
+    log10_eta = -(log10_or_inf(top) + math.log10(factor))
+    extras: dict[str, object] = {"max_x_f": top, "argmax_sample": i, "loss": loss,
+                                 "n_samples": n}
+    if eta is not None:
+        check_step(eta)
+        extras["eta"] = eta
+    return Bound(
+        id="nar_sastry.thm4", paper=PAPER, theorem="Theorem 4", kind="necessary",
+        applies=True, log10_max_step=log10_eta, point="model",
+        guarantee=("above this step size full-batch GD cannot converge to this model "
+                   "(max_i ‖x_i‖‖f̂(x_i)‖ ≤ 1/η fails)"),
+        assumptions=(Assumption("two-layer ReLU network f̂(x) = W g(Vx − b), b fixed", True),
+                     Assumption("the model is a point GD converged to", True)),
+        extras=extras,
+    )

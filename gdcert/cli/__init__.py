@@ -84,9 +84,10 @@ def _register() -> None:
     from gdcert.cli.cache import cache
     from gdcert.cli.check import check
     from gdcert.cli.edge import edge
+    from gdcert.cli.relu import relu
     from gdcert.cli.simulate import simulate
 
-    for command in (bound, check, simulate, edge, cache):
+    for command in (bound, check, simulate, edge, relu, cache):
         cli.add_command(command)
 
 

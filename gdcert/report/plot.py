@@ -27,14 +27,14 @@ def _matplotlib() -> Any:
 def plot_runs(runs: Sequence[Any], path: str | os.PathLike[str], *, title: str = "") -> None:
     """Loss gap (log scale) with promised envelopes; sharpness against 2/η when tracked."""
     plt = _matplotlib()
+    from gdcert.sim.engine import Schedule
     from gdcert.sim.promises import log_envelope
     from gdcert.sim.runner import etas_of
-    from gdcert.sim.engine import Schedule
 
     with_sharp = any(r.records.get("sharpness") is not None for r in runs)
     fig, axes = plt.subplots(1, 2 if with_sharp else 1, figsize=(11 if with_sharp else 7, 4.5))
     ax = axes[0] if with_sharp else axes
-    for k, r in enumerate(runs):
+    for r in runs:
         x = np.asarray(r.records["step_index"], dtype=float)
         gap = np.maximum(np.asarray(r.records["loss"]) - r.optimal_loss, 1e-300)
         line, = ax.semilogy(x, gap, label=f"η {r.step_label}, seed {r.seed}: {r.outcome}")

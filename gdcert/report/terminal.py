@@ -34,6 +34,8 @@ SUMMARY_FIELDS = [
     ("rank_cap", "rank cap r = min d_j"), ("optimal_loss", "optimal loss (rank ≤ r)"),
     ("whitening_residual", "whitening residual ‖XXᵀ − I‖"),
     ("sigma_min_x", "σ_min(X)"),
+    ("hidden_units", "hidden units r"), ("max_x_f", "max_i ‖x_i‖‖f̂(x_i)‖"),
+    ("argmax_sample", "attained at sample i (0-based)"), ("argmax_x", "x_i there"),
 ]
 
 
