@@ -218,11 +218,13 @@ def resolve_lr_from(file: str | os.PathLike[str], key: str, *,
     path = Path(file)
     if base is not None and not path.is_absolute():
         path = Path(base) / path
+    shown = _display(path)
     doc = load_any(path)
+    doc.path = Path(shown)  # errors name the file as the user sees it from here
     value, line = lookup(doc, key)
-    where = f"{_display(path)}:{line}" if line is not None else _display(path)
+    where = f"{shown}:{line}" if line is not None else shown
     eta = positive_float(value, where=f"{where}: key {key!r}")
-    return eta, StepSource(_display(path), line, key)
+    return eta, StepSource(shown, line, key)
 
 
 def parse_lr_from(text: str) -> tuple[str, str]:
