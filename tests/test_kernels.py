@@ -402,6 +402,9 @@ def test_cache_dir_fallback_when_package_read_only(
     in_tree = _numba_env._SIM_DIR / "__pycache__"
     real = _numba_env._writable
     monkeypatch.setattr(_numba_env, "_writable", lambda d: d != in_tree and real(d))
+    config = sys.modules.get("numba.core.config")
+    if config is not None:  # ensure_cache_dir updates it too: restore it after the test
+        monkeypatch.setattr(config, "CACHE_DIR", getattr(config, "CACHE_DIR", ""))
     _numba_env.ensure_cache_dir()
     import os
 
