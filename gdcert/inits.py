@@ -101,7 +101,10 @@ def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1
     if not 1 <= r <= cap:
         raise InputError(f"--init-rank must be between 1 and min(widths) = {cap}, got {rank}")
     if not (np.isfinite(scale) and scale > 0):
-        raise InputError(f"balanced init scale must be a positive finite number, got {scale}")
+        raise InputError(f"--init-scale must be a positive finite number, got {scale}")
+    if abs(depth * np.log10(scale)) > 300:
+        raise InputError(f"--init-scale {scale:g}: the product's scale s^L = 10^"
+                         f"{depth * np.log10(scale):.0f} does not fit in a float")
 
     def frames(all_frames: bool) -> list[np.ndarray]:
         rng = np.random.default_rng(seed)

@@ -22,6 +22,8 @@ from gdcert.linalg import extreme_eigenvalues, sigma_min, spectral_norm
 Form = Literal["target", "data"]
 Loss = Literal["sum", "mean"]
 
+#: Largest depth accepted (each layer is an array; 10⁶ layers is already ~8 MB at d = 1).
+MAX_DEPTH = 1_000_000
 #: ‖XXᵀ − I‖ at or below this counts as whitened data.
 WHITENING_TOL = 1e-6
 #: ‖Φ − Φᵀ‖_F ≤ SYMMETRY_RTOL·‖Φ‖_F counts as symmetric.
@@ -47,6 +49,8 @@ def check_depth(depth: object) -> int:
     """Depth L: an integer ≥ 1."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or int(depth) < 1:
         raise InputError(f"--depth must be an integer >= 1, got {depth!r}")
+    if int(depth) > MAX_DEPTH:
+        raise InputError(f"--depth must be at most {MAX_DEPTH}, got {depth!r}")
     return int(depth)
 
 

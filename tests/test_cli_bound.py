@@ -564,29 +564,21 @@ def test_bad_input(files: Path, argline: str, needles: list[str]) -> None:
     assert_usage_error(result, *needles)
 
 
-@pytest.mark.xfail(strict=True, reason="--seed -1 reaches numpy's default_rng: exit 3 "
-                   "'internal error: ValueError: expected non-negative integer'")
 def test_bad_seed_negative(files: Path) -> None:
     assert_usage_error(run(files / "phi.npy", "-L", 2, "--seed", -1), "--seed", "-1")
 
 
-@pytest.mark.xfail(strict=True, reason="the message says 'balanced init scale must be ...' "
-                   "and never names the --init-scale option")
 @pytest.mark.parametrize("scale", ["-1", "0", "nan"])
 def test_bad_init_scale_names_option(files: Path, scale: str) -> None:
     assert_usage_error(run(files / "phi.npy", "-L", 2, "--init-scale", scale),
                        "--init-scale", scale)
 
 
-@pytest.mark.xfail(strict=True, reason="--init-scale 1e308 overflows while building the "
-                   "balanced init: exit 3 'internal error: OverflowError'")
 def test_huge_init_scale(files: Path) -> None:
     assert_usage_error(run(files / "phi.npy", "-L", 2, "--init-scale", "1e308"),
                        "--init-scale")
 
 
-@pytest.mark.xfail(strict=True, reason="--depth 1e20 (an int beyond the index range) gives "
-                   "exit 3 'internal error: OverflowError: cannot fit int'")
 def test_huge_depth(files: Path) -> None:
     assert_usage_error(run(files / "phi.npy", "-L", 10**20), "--depth")
 

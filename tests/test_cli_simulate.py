@@ -201,8 +201,6 @@ def test_missing_config_file(tmp_path: Path) -> None:
     usage_error(invoke("simulate", tmp_path / "absent.yaml"), "absent.yaml", "not found")
 
 
-@pytest.mark.xfail(strict=True, reason="gdcert/cli/simulate.py: the rich progress bar on a "
-                   "non-terminal stderr writes a blank line before an error raised inside it")
 def test_config_error_is_one_line_without_json(cfgdir: Path) -> None:
     usage_error(invoke("simulate", write(cfgdir, GOOD.replace("spd.npy", "indef.npy"))),
                 "does not apply")

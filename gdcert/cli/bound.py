@@ -13,7 +13,7 @@ from gdcert.cli._common import emit, parse_widths, problem_options
 @click.option("--init", "inits", multiple=True, metavar="NAME|FILE.npz",
               help="Initialisation: identity, zas, balanced, or an .npz of W1..WL. Repeatable. "
                    "Default: every built-in init defined for the shape.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the random balanced initialisation.")
 @click.option("--init-rank", type=int, default=None,
               help="Rank of the random balanced initialisation (default: min width).")

@@ -34,7 +34,7 @@ def simulate(config: str, as_json: bool, output: str | None, plot: str | None,
     err = Console(stderr=True)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  transient=True, disable=as_json and not err.is_terminal) as bar:
+                  transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=None)
 
         def progress(done: int, total: int) -> None:
