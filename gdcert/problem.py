@@ -196,7 +196,9 @@ class Problem:
 
     @cached_property
     def xyt_norm(self) -> float:
-        """‖XYᵀ‖ = ‖C‖."""
+        """‖XYᵀ‖ = ‖C‖ (= ρ(Φ) in target form, computed once)."""
+        if self.x is None:
+            return self.spectrum.rho
         return spectral_norm(self.c)
 
     @cached_property
