@@ -122,11 +122,13 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
                               init_scale=init_scale)
     ws = None
     if weights is not None:
+        what = "--weights"
         if isinstance(weights, (str, os.PathLike)):
             from gdcert import io
 
+            what = f"--weights {weights}"
             weights = io.load_weights(weights)
-        ws = check_weights(problem, weights)
+        ws = check_weights(problem, weights, what=what)
     bounds = compute_bounds(problem, init_objs, weights=ws, lr=eta, tol=tol)
     notes = _notes(problem, init_objs)
     verdict = make_verdict(eta, bounds, problem) if eta is not None else None

@@ -45,7 +45,7 @@ def top_singular(a: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         return float(s[0]), u[:, 0].copy(), vt[0].copy()
     from scipy.sparse.linalg import svds
 
-    u, s, vt = svds(a, k=1, tol=1e-12, random_state=0)
+    u, s, vt = svds(a, k=1, tol=1e-10, random_state=0)
     return float(s[0]), u[:, 0].copy(), vt[0].copy()
 
 

@@ -22,6 +22,8 @@ from gdcert.linalg import extreme_eigenvalues, sigma_min, spectral_norm
 Form = Literal["target", "data"]
 Loss = Literal["sum", "mean"]
 
+#: Above this min(shape) the rank (a full SVD) is not computed for the summary.
+RANK_LIMIT = 1000
 #: Largest depth accepted (each layer is an array; 10⁶ layers is already ~8 MB at d = 1).
 MAX_DEPTH = 1_000_000
 #: ‖XXᵀ − I‖ at or below this counts as whitened data.
@@ -230,7 +232,11 @@ class Problem:
         return np.linalg.svd(self.phi, compute_uv=False)
 
     @cached_property
-    def rank(self) -> int:
+    def rank(self) -> int | None:
+        """Numerical rank of the effective target; None above RANK_LIMIT (it needs every
+        singular value — a full SVD no bound requires)."""
+        if min(self.phi.shape) > RANK_LIMIT:
+            return None
         s = self.singular_values
         if s.size == 0 or s[0] == 0.0:
             return 0

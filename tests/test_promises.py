@@ -142,6 +142,7 @@ def test_nguegnang_balancedness_above_delta_bal_is_a_violation() -> None:
 def test_nguegnang_untracked_balancedness_is_reported_unchecked() -> None:
     _, bal = promises.nguegnang_monotone("nguegnang.thm2_4", np.arange(2),
                                          np.array([1.0, 0.5]), None, 0.5)
+    assert bal.held is None
     assert "not checked" in bal.detail and math.isnan(bal.worst_margin)
 
 

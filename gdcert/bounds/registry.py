@@ -33,9 +33,11 @@ BOUND_IDS = (
     "nguegnang.thm2_4_default",
 )
 
-#: The matrix-free Hessian is used when depth·d_max³ is at most this (else closed form).
-EXACT_WORK_LIMIT = 2e8
-EXACT_PARAM_LIMIT = 200_000
+#: The matrix-free Hessian (Lanczos) is used when depth·d_max³ and the parameter count are
+#: at most these; above them the balanced minimum's spectrum is used in closed form (exact
+#: for target form / whitened data without a binding rank cap), else the bound is skipped.
+EXACT_WORK_LIMIT = 2e7
+EXACT_PARAM_LIMIT = 20_000
 
 
 def _na(b: Bound, reason: str) -> Bound:
@@ -124,9 +126,8 @@ def _exact_at_balanced_minimum(p: Problem) -> Bound:
     d_max = max(p.widths)
     params = sum(a * b for a, b in zip(p.widths[1:], p.widths[:-1], strict=True))
     small = p.depth * d_max**3 <= EXACT_WORK_LIMIT and params <= EXACT_PARAM_LIMIT
-    w_opt = p.optimal_product
     if not small:
-        if p.form == "target" and p.rank_cap >= min(p.phi.shape):
+        if p.whitened and p.rank_cap >= min(p.phi.shape):
             # weights are not needed for the closed form; only the depth (len) is.
             return stability.exact(weights=[np.zeros((1, 1))] * p.depth, sigma=None, c=p.c,
                                    where="balanced minimum",
@@ -135,7 +136,7 @@ def _exact_at_balanced_minimum(p: Problem) -> Bound:
                             where="balanced minimum", closed_form_rho=0.0)
         return _na(b, f"too large for the matrix-free Hessian (depth·d³ = "
                       f"{p.depth * d_max**3:.2g} > {EXACT_WORK_LIMIT:.0e}) and no closed form")
-    u, s, vt = np.linalg.svd(w_opt, full_matrices=False)
+    u, s, vt = np.linalg.svd(p.optimal_product, full_matrices=False)
     k = min(p.rank_cap, s.size)
     weights = stability.balanced_minimum(u[:, :k], s[:k], vt[:k], p.widths)
     g, scale = _grad_norm(p, weights)

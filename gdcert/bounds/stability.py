@@ -26,8 +26,19 @@ PAPER = "gdcert (Lyapunov's indirect method; cf. Nar & Sastry 2018, Theorem 1)"
 DENSE_PARAMS = 400
 
 
+HvpState = tuple[list[np.ndarray], list[np.ndarray], np.ndarray]
+
+
+def _state(weights: Sequence[np.ndarray], sigma: np.ndarray | None,
+           c: np.ndarray) -> HvpState:
+    """Prefix/suffix products and G at W⃗: independent of the direction, computed once."""
+    pre, suf = prefix_suffix(weights)
+    return pre, suf, residual_gradient(suf[0] @ weights[0], sigma, c)
+
+
 def hvp(weights: Sequence[np.ndarray], direction: Sequence[np.ndarray],
-        sigma: np.ndarray | None, c: np.ndarray) -> list[np.ndarray]:
+        sigma: np.ndarray | None, c: np.ndarray, *,
+        state: HvpState | None = None) -> list[np.ndarray]:
     """Hessian–vector product ∇²ℓ(W⃗)[V⃗] of ``ℓ = ½‖WX − Y‖_F²`` (or ``½‖W − Φ‖_F²``).
 
     With ``Q_j = W_{j−1}⋯W_1``, ``P_j = W_L⋯W_{j+1}`` and ``G = WΣ − C``
@@ -39,7 +50,7 @@ def hvp(weights: Sequence[np.ndarray], direction: Sequence[np.ndarray],
     matrix products in all.
     """
     depth = len(weights)
-    pre, suf = prefix_suffix(weights)
+    pre, suf, g = _state(weights, sigma, c) if state is None else state
     # dQ_j (derivative of the product of layers before j), 0-based.
     d_pre = [np.zeros_like(pre[0])]
     for j in range(depth - 1):
@@ -48,9 +59,7 @@ def hvp(weights: Sequence[np.ndarray], direction: Sequence[np.ndarray],
     d_suf = [np.zeros_like(suf[j]) for j in range(depth)]
     for j in range(depth - 2, -1, -1):
         d_suf[j] = d_suf[j + 1] @ weights[j + 1] + suf[j + 1] @ direction[j + 1]
-    w = suf[0] @ weights[0]
     d_w = d_suf[0] @ weights[0] + suf[0] @ direction[0]
-    g = residual_gradient(w, sigma, c)
     d_g = d_w if sigma is None else d_w @ sigma
     return [
         d_suf[j].T @ g @ pre[j].T + suf[j].T @ d_g @ pre[j].T + suf[j].T @ g @ d_pre[j].T
@@ -69,8 +78,11 @@ def top_hessian_eigenvalue(weights: Sequence[np.ndarray], sigma: np.ndarray | No
     def unflat(x: np.ndarray) -> list[np.ndarray]:
         return [p.reshape(s) for p, s in zip(np.split(x, splits), shapes, strict=True)]
 
+    state = _state(weights, sigma, c)
+
     def matvec(x: np.ndarray) -> np.ndarray:
-        return np.concatenate([h.ravel() for h in hvp(weights, unflat(np.ravel(x)), sigma, c)])
+        return np.concatenate([h.ravel() for h in hvp(weights, unflat(np.ravel(x)), sigma, c,
+                                                      state=state)])
 
     if n <= DENSE_PARAMS:
         h = np.column_stack([matvec(e) for e in np.eye(n)])

@@ -44,7 +44,8 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
             notes.append(f"   product rank {r.details['product_rank']}, matches the rank-"
                          f"{r.details.get('matches_rank_k_optimum')} optimum\n", style="yellow")
         for p in r.promises:
-            mark, style = ("✓ held", "green") if p.held else ("✗ VIOLATED", "bold red")
+            mark, style = (("– not checked", "dim") if p.held is None else
+                           ("✓ held", "green") if p.held else ("✗ VIOLATED", "bold red"))
             notes.append(f"   {mark}  {p.bound_id}: {p.promise} — worst ratio "
                          f"{fmt_num(p.worst_margin)}; {p.detail}\n", style=style)
     return Group(t, notes)

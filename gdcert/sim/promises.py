@@ -29,14 +29,14 @@ class PromiseCheck:
 
     bound_id: str
     promise: str
-    held: bool
+    held: bool | None  # None: could not be checked (say why in ``detail``)
     worst_margin: float
     detail: str
 
     def to_dict(self) -> dict[str, Any]:
         from gdcert.results import jsonable
 
-        return {"bound": self.bound_id, "promise": self.promise, "held": bool(self.held),
+        return {"bound": self.bound_id, "promise": self.promise, "held": None if self.held is None else bool(self.held),
                 "worst_margin": jsonable(self.worst_margin), "detail": self.detail}
 
 
@@ -81,7 +81,7 @@ def nguegnang_monotone(bound_id: str, step_index: np.ndarray, loss: np.ndarray,
         ("largest increase " f"{worst_inc * scale:.3g} at t = {at}" if worst_inc > 0
          else "non-increasing") + f" (checked between {loss.size} records)"))
     if balancedness is None:
-        out.append(PromiseCheck(bound_id, f"balancedness ≤ delta_bal = {delta_bal:.4g}", True,
+        out.append(PromiseCheck(bound_id, f"balancedness ≤ delta_bal = {delta_bal:.4g}", None,
                                 math.nan, "not checked: balancedness was not tracked"))
         return out
     ratio = balancedness / delta_bal
