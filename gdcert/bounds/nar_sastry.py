@@ -182,12 +182,21 @@ def cor2(*, rho: float, depth: int, eta: float) -> Bound:
     )
 
 
-def _psd_assumptions(*, symmetric: bool, square: bool, square_layers: bool) -> list[Assumption]:
-    return [
+def _psd_assumptions(*, symmetric: bool, square: bool, square_layers: bool,
+                     lam_min: float | None = None, lam_max: float | None = None
+                     ) -> list[Assumption]:
+    """Theorem 2's setting; with ``lam_min``/``lam_max`` also "Φ is PSD" (to PSD_RTOL)."""
+    out = [
         Assumption("Φ is square", square),
         Assumption("Φ is symmetric", symmetric),
         Assumption("all layers are square d×d (identity initialisation exists)", square_layers),
     ]
+    if lam_min is not None and lam_max is not None:
+        scale = max(abs(lam_min), abs(lam_max), 1e-300) if symmetric else 1.0
+        psd = symmetric and lam_min >= -PSD_RTOL * scale
+        out.append(Assumption("Φ is positive semidefinite (λ_min ≥ 0)", bool(psd),
+                              lam_min if symmetric else None))
+    return out
 
 
 def _not_applicable(bid: str, theorem: str, kind: str, reason: str,
@@ -218,11 +227,8 @@ def thm2(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, square:
     ``lam_min``/``lam_max`` are the extreme eigenvalues of Φ (NaN when not symmetric).
     """
     check_depth(depth)
-    a = _psd_assumptions(symmetric=symmetric, square=square, square_layers=square_layers)
-    scale = max(abs(lam_min), abs(lam_max), 1e-300) if symmetric else 1.0
-    psd = symmetric and lam_min >= -PSD_RTOL * scale
-    a.append(Assumption("Φ is positive semidefinite (λ_min ≥ 0)", bool(psd),
-                        lam_min if symmetric else None))
+    a = _psd_assumptions(symmetric=symmetric, square=square, square_layers=square_layers,
+                         lam_min=lam_min, lam_max=lam_max)
     if not all(x.holds for x in a):
         return _not_applicable("nar_sastry.thm2", "Theorem 2", "sufficient", _first_failure(a),
                                a, "identity")
@@ -231,6 +237,7 @@ def thm2(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, square:
         -math.log10(depth),
         -math.log10(depth) - log10_rho_power(log10_or_inf(rho), depth),
     )
+    scale = max(abs(lam_min), abs(lam_max), 1e-300)
     singular = lam_min <= PSD_RTOL * scale
     rate = "linear" if not singular else (
         "linear on the positive-definite part; sublinear along the zero eigenvalue(s)"
@@ -286,11 +293,8 @@ def lemma3(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, squar
     ``|w_i − λ_i^{1/L}|`` by the factor ``tol``.
     """
     check_depth(depth)
-    a = _psd_assumptions(symmetric=symmetric, square=square, square_layers=square_layers)
-    scale = max(abs(lam_min), abs(lam_max), 1e-300) if symmetric else 1.0
-    psd = symmetric and lam_min >= -PSD_RTOL * scale
-    a.append(Assumption("Φ is positive semidefinite (λ_min ≥ 0)", bool(psd),
-                        lam_min if symmetric else None))
+    a = _psd_assumptions(symmetric=symmetric, square=square, square_layers=square_layers,
+                         lam_min=lam_min, lam_max=lam_max)
     if not all(x.holds for x in a):
         return _not_applicable("nar_sastry.lemma3", "Lemma 3 (preprint, appendix B)",
                                "sufficient", _first_failure(a), a, "identity")
@@ -299,6 +303,7 @@ def lemma3(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, squar
 
     bound_eta = pow10(log10_eta)
     rate_eta = eta if (eta is not None and eta <= bound_eta) else bound_eta
+    scale = max(abs(lam_min), abs(lam_max), 1e-300)
     lam_small = lam_min if lam_min > PSD_RTOL * scale else 0.0
     beta = lemma3_beta(lam_small, depth, rate_eta)
     if 0.0 < abs(beta) < 1.0:

@@ -56,3 +56,19 @@ def problem_options(f: F) -> F:
     for d in reversed(decorators):
         f = d(f)
     return f
+
+
+def render(report: object, *, as_json: bool, as_markdown: bool, output: str | None) -> None:
+    """Hand a bound report to the JSON, Markdown or rich terminal renderer."""
+    if as_json:
+        from gdcert.report.json_out import to_json
+
+        emit(to_json(report), output)  # type: ignore[arg-type]
+    elif as_markdown:
+        from gdcert.report.markdown import to_markdown
+
+        emit(to_markdown(report), output)  # type: ignore[arg-type]
+    else:
+        from gdcert.report.terminal import render_report
+
+        render_report(report, output=output)  # type: ignore[arg-type]

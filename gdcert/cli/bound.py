@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gdcert.cli._common import emit, parse_widths, problem_options
+from gdcert.cli._common import parse_widths, problem_options, render
 
 
 @click.command("bound")
@@ -65,16 +65,5 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
 
         report = verify_report(problem, report, iterations=iterations, seeds=range(seeds),
                                init_rank=init_rank, init_scale=init_scale)
-    if as_json:
-        from gdcert.report.json_out import to_json
-
-        emit(to_json(report), output)
-    elif as_markdown:
-        from gdcert.report.markdown import to_markdown
-
-        emit(to_markdown(report), output)
-    else:
-        from gdcert.report.terminal import render_report
-
-        render_report(report, output=output)
+    render(report, as_json=as_json, as_markdown=as_markdown, output=output)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gdcert.cli._common import emit
+from gdcert.cli._common import render
 
 
 @click.command("relu")
@@ -35,16 +35,5 @@ def relu(model: str, lr: float | None, loss: str, as_json: bool, as_markdown: bo
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise InputError(f"--lr must be a positive finite number, got {lr!r}")
     report = certify_relu(load_model(model), lr=lr, loss=loss)
-    if as_json:
-        from gdcert.report.json_out import to_json
-
-        emit(to_json(report), output)
-    elif as_markdown:
-        from gdcert.report.markdown import to_markdown
-
-        emit(to_markdown(report), output)
-    else:
-        from gdcert.report.terminal import render_report
-
-        render_report(report, output=output)
+    render(report, as_json=as_json, as_markdown=as_markdown, output=output)
     return 0

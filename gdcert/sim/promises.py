@@ -36,7 +36,8 @@ class PromiseCheck:
     def to_dict(self) -> dict[str, Any]:
         from gdcert.results import jsonable
 
-        return {"bound": self.bound_id, "promise": self.promise, "held": None if self.held is None else bool(self.held),
+        held = None if self.held is None else bool(self.held)
+        return {"bound": self.bound_id, "promise": self.promise, "held": held,
                 "worst_margin": jsonable(self.worst_margin), "detail": self.detail}
 
 
