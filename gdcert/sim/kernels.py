@@ -1,4 +1,5 @@
-"""Compiled gradient-descent kernels for deep linear networks (numba; private).
+"""Compiled gradient-descent kernels (numba; private): deep linear networks, and the
+two-layer ReLU network of Nar & Sastry's Section 4 at the end of the module.
 
 Every numba function of gdcert lives in this one module: numba's on-disk cache keys on the
 source file, and a cached caller does not notice edits to a callee in another file. The
@@ -524,4 +525,188 @@ def _gd_batch_serial(
             has_sigma, loss_ls, max_iter, loss_target, div_factor, record_every, track_bal,
             track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], info_f[t],
             info_i[t],
+        )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- two-layer ReLU
+#
+# f̂(x) = W g(Vx − b), W m×r and V r×n trainable, b fixed (Nar & Sastry 2018, Section 4).
+# θ holds W (row-major, offset 0) then V (row-major, offset m·r). Samples are the columns of
+# X (n×N) and Y (m×N). Loss and gradient, with c = ½ (Theorem 4) or c = 1 (Figure 2)::
+#
+#     h_i = V x_i − b,   a_i = g(h_i),   r_i = W a_i − y_i,   ℓ = c Σ_i ‖r_i‖²
+#     ∇_W ℓ = 2c Σ_i r_i a_iᵀ,   ∇_V ℓ = 2c Σ_i δ_i x_iᵀ,   δ_i = 1[h_i > 0] ⊙ (Wᵀ r_i)
+#
+# (g'(0) taken as 0.) One pass over the samples computes all of it with O(r(m + n)) scratch.
+
+#: Columns of the per-record value array ``rec_vals[t, r, :]`` of the ReLU kernel.
+RELU_REC_LOSS = 0
+RELU_REC_GRAD = 1
+N_RELU_REC_COLS = 2
+
+
+@njit(cache=True, fastmath=_FASTMATH)
+def _relu_loss_grad(theta, grad, m, r, n, x, y, b, c, h, dlt, res):
+    """Write ``∇ℓ(θ)`` into ``grad`` and return ``ℓ(θ)`` (see the section comment above).
+
+    ``x`` is ``n × N``, ``y`` is ``m × N`` (2-D, C-contiguous), ``b`` has ``r`` entries;
+    ``h``, ``dlt`` (size ``r``) and ``res`` (size ``m``) are scratch.
+    """
+    n_samples = x.shape[1]
+    v_off = m * r
+    for q in range(grad.shape[0]):
+        grad[q] = 0.0
+    total = 0.0
+    for i in range(n_samples):
+        # h = V x_i − b ;  a = g(h)  (kept in h)
+        for j in range(r):
+            acc = -b[j]
+            for p in range(n):
+                acc += theta[v_off + j * n + p] * x[p, i]
+            h[j] = acc
+        # r_i = W a_i − y_i
+        for k in range(m):
+            acc = -y[k, i]
+            for j in range(r):
+                if h[j] > 0.0:
+                    acc += theta[k * r + j] * h[j]
+            res[k] = acc
+            total += acc * acc
+        # ∇_W += r_i a_iᵀ ;  δ = 1[h > 0] ⊙ Wᵀ r_i
+        for j in range(r):
+            if h[j] > 0.0:
+                s = 0.0
+                for k in range(m):
+                    grad[k * r + j] += res[k] * h[j]
+                    s += theta[k * r + j] * res[k]
+                dlt[j] = s
+            else:
+                dlt[j] = 0.0
+        # ∇_V += δ x_iᵀ
+        for j in range(r):
+            dj = dlt[j]
+            if dj != 0.0:
+                for p in range(n):
+                    grad[v_off + j * n + p] += dj * x[p, i]
+    scale = 2.0 * c
+    for q in range(grad.shape[0]):
+        grad[q] *= scale
+    return c * total
+
+
+@njit(cache=True)
+def _relu_gd(
+    theta0, eta, m, r, n, x, y, b, c, max_iter, loss_target, div_factor, record_every,
+    theta_out, theta_prev, rec_step, rec_vals, info_f, info_i,
+):  # fmt: skip
+    """Full-batch GD on the two-layer ReLU loss from ``theta0`` with the constant step ``eta``.
+
+    The stopping rules, records and period-2 step norms are those of :func:`_gd_target`:
+    iteration ``k`` evaluates ``ℓ(θ_k)`` and ``∇ℓ(θ_k)``, stops with ``K = k`` on the
+    target (``ℓ − loss_target ≤ 0``), divergence (``ℓ`` not finite or ``> div_factor ·
+    ℓ(θ_0)``) or the budget (``k = max_iter``), records when ``k % record_every == 0`` (and
+    at the stop), else steps ``θ_{k+1} = θ_k − η ∇ℓ(θ_k)``. Outputs: ``theta_out`` (``θ_K``),
+    ``theta_prev`` (``θ_{K−1}``, NaN if ``K = 0``), records (loss, ``‖∇ℓ‖``), ``info_f``
+    (final loss, ``‖θ_K − θ_{K−1}‖``, ``‖θ_K − θ_{K−2}‖``), ``info_i`` (``K``, stop code,
+    number of records).
+    """
+    n_params = theta0.shape[0]
+    ring = np.empty((4, n_params))
+    ring[0, :] = theta0
+    grad = np.empty(n_params)
+    h = np.empty(r)
+    dlt = np.empty(r)
+    res = np.empty(m)
+    max_records = rec_step.shape[0]
+    loss0 = 0.0
+    loss = 0.0
+    n_rec = 0
+    k = 0
+    stop = STOP_BUDGET
+    while True:
+        cur = ring[k % 4]
+        nxt = ring[(k + 1) % 4]
+        loss = _relu_loss_grad(cur, grad, m, r, n, x, y, b, c, h, dlt, res)
+        if k == 0:
+            loss0 = loss
+        gsq = 0.0
+        for q in range(n_params):
+            g = grad[q]
+            gsq += g * g
+            # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
+            nxt[q] = cur[q] - eta * g
+        stopping = True
+        if not math.isfinite(loss) or loss > div_factor * loss0:
+            stop = STOP_DIVERGED
+        elif loss - loss_target <= 0.0:
+            stop = STOP_TARGET
+        elif k >= max_iter:
+            stop = STOP_BUDGET
+        else:
+            stopping = False
+        if (stopping or k % record_every == 0) and n_rec < max_records:
+            rec_step[n_rec] = k
+            rec_vals[n_rec, RELU_REC_LOSS] = loss
+            rec_vals[n_rec, RELU_REC_GRAD] = math.sqrt(gsq)
+            n_rec += 1
+        if stopping:
+            break
+        k += 1
+
+    final = ring[k % 4]
+    theta_out[:] = final
+    step_last = math.nan
+    step_two = math.nan
+    if k >= 1:
+        prev = ring[(k - 1) % 4]
+        theta_prev[:] = prev
+        s = 0.0
+        for q in range(n_params):
+            s += (final[q] - prev[q]) ** 2
+        step_last = math.sqrt(s)
+    else:
+        theta_prev[:] = math.nan
+    if k >= 2:
+        prev2 = ring[(k - 2) % 4]
+        s = 0.0
+        for q in range(n_params):
+            s += (final[q] - prev2[q]) ** 2
+        step_two = math.sqrt(s)
+    info_f[0] = loss
+    info_f[1] = step_last
+    info_f[2] = step_two
+    info_i[0] = k
+    info_i[1] = stop
+    info_i[2] = n_rec
+
+
+@njit(cache=True, parallel=True)
+def _relu_batch_parallel(
+    theta0, eta, m, r, n, x, y, b, c, max_iter, loss_target, div_factor, record_every,
+    theta_out, theta_prev, rec_step, rec_vals, info_f, info_i,
+):  # fmt: skip
+    """:func:`_relu_gd` for ``T`` trajectories in parallel (``prange``).
+
+    Row ``t`` of ``theta0``, ``eta``, ``b`` (``T × r``), ``y`` (``T × m × N``) and
+    ``loss_target`` belongs to trajectory ``t``; ``x`` is shared.
+    """
+    for t in prange(theta0.shape[0]):
+        _relu_gd(
+            theta0[t], eta[t], m, r, n, x, y[t], b[t], c, max_iter, loss_target[t],
+            div_factor, record_every, theta_out[t], theta_prev[t], rec_step[t], rec_vals[t],
+            info_f[t], info_i[t],
+        )  # fmt: skip
+
+
+@njit(cache=True)
+def _relu_batch_serial(
+    theta0, eta, m, r, n, x, y, b, c, max_iter, loss_target, div_factor, record_every,
+    theta_out, theta_prev, rec_step, rec_vals, info_f, info_i,
+):  # fmt: skip
+    """:func:`_relu_gd` for ``T`` trajectories one after another (no thread pool)."""
+    for t in range(theta0.shape[0]):
+        _relu_gd(
+            theta0[t], eta[t], m, r, n, x, y[t], b[t], c, max_iter, loss_target[t],
+            div_factor, record_every, theta_out[t], theta_prev[t], rec_step[t], rec_vals[t],
+            info_f[t], info_i[t],
         )  # fmt: skip
