@@ -11,6 +11,7 @@ import pytest
 from gdcert.bounds.nar_sastry import thm4
 from gdcert.relu import certify_relu, make_model
 from gdcert.sim.relu_engine import ReluProblem, run_relu_batch
+
 try:
     from tests import reference_relu as ref
 except ImportError:  # tests/ is not a package: pytest puts it on sys.path

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    from gdcert.sim.relu_config import ReluSimConfig
 
 
 @click.command("simulate")
@@ -26,9 +32,13 @@ def simulate(config: str, as_json: bool, output: str | None, plot: str | None,
 
     from gdcert.api import load_problem
     from gdcert.sim import simconfig
+    from gdcert.sim.relu_config import ReluSimConfig
     from gdcert.sim.runner import simulate as run_sim
 
     cfg = simconfig.load(config)
+    if isinstance(cfg, ReluSimConfig):
+        return _simulate_relu(cfg, as_json=as_json, output=output, plot=plot,
+                              no_records=no_records)
     problem = load_problem(cfg.target, data=cfg.data, depth=cfg.depth, widths=cfg.widths,
                            loss=cfg.loss, samples_as_rows=cfg.samples_as_rows)  # type: ignore[arg-type]
     err = Console(stderr=True)
@@ -54,8 +64,26 @@ def simulate(config: str, as_json: bool, output: str | None, plot: str | None,
     return 0
 
 
+def _simulate_relu(cfg: ReluSimConfig, *, as_json: bool, output: str | None, plot: str | None,
+                   no_records: bool) -> int:
+    """``model: relu2``: GD on a two-layer ReLU network (gdcert.sim.relu_runner)."""
+    from gdcert.report.plot_relu import plot_relu_runs
+    from gdcert.sim.relu_runner import simulate_relu
+
+    sim = simulate_relu(cfg)
+    conv = "½Σ‖f̂−f‖²" if cfg.loss == "half-sum" else "Σ‖f̂−f‖²"
+    write_outputs(sim, as_json=as_json, output=output or cfg.output_json,
+                  plot=plot or cfg.output_plot, with_records=not no_records,
+                  title=f"two-layer ReLU network, loss {conv}", plotter=plot_relu_runs)
+    if sim.interrupted:
+        click.echo(f"gdcert: interrupted: {len(sim.runs)} finished run(s) kept", err=True)
+        return 130
+    return 0
+
+
 def write_outputs(sim: object, *, as_json: bool, output: str | None, plot: str | None,
-                  with_records: bool, title: str) -> None:
+                  with_records: bool, title: str, plotter: Callable[..., None] | None = None
+                  ) -> None:
     """JSON to stdout/file (atomically), the PNG plot, or the rich report."""
     import json
     from pathlib import Path
@@ -70,7 +98,9 @@ def write_outputs(sim: object, *, as_json: bool, output: str | None, plot: str |
     if output:
         atomic_write_text(Path(output), doc + "\n")
     runs = sim.runs  # type: ignore[attr-defined]
-    if plot and runs:
+    if plot and runs and plotter is not None:
+        plotter(sim, plot, title=title)
+    elif plot and runs:
         from gdcert.report.plot import plot_runs
 
         plot_runs(runs, plot, title=title)

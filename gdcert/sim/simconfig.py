@@ -22,6 +22,7 @@ from typing import Any
 from gdcert.config import ConfigDoc, Field, ListOf, load_yaml, positive_float, validate
 from gdcert.errors import InputError
 from gdcert.sim.inits import NAMES as INIT_NAMES
+from gdcert.sim.relu_config import ReluSimConfig
 from gdcert.sim.runner import InitSpec, StepSpec
 
 SCHEMA: dict[str, Field] = {
@@ -173,6 +174,10 @@ def parse(doc: ConfigDoc) -> SimConfig:
     if not isinstance(doc.data, dict):
         raise InputError(f"{doc.path}: expected a mapping of settings (see docs/config.md)")
     data = dict(doc.data)
+    model = data.pop("model", "linear")
+    if model not in ("linear", "relu2"):
+        raise InputError(f"{_where(doc, ('model',))}: 'model' must be linear or relu2, "
+                         f"got {model!r}")
     if "step_size" not in data:
         raise InputError(f"{doc.path}: missing required key 'step_size'")
     raw_steps = data.pop("step_size")
@@ -210,6 +215,12 @@ def parse(doc: ConfigDoc) -> SimConfig:
         output_json=_resolve(base, out["json"]), output_plot=_resolve(base, out["plot"]))
 
 
-def load(path: str | Path) -> SimConfig:
-    """Read and validate a simulate configuration file (YAML)."""
-    return parse(load_yaml(path))
+def load(path: str | Path) -> SimConfig | ReluSimConfig:
+    """Read and validate a simulate configuration file (YAML); ``model: relu2`` gives a
+    :class:`gdcert.sim.relu_config.ReluSimConfig`."""
+    doc = load_yaml(path)
+    if isinstance(doc.data, dict) and doc.data.get("model") == "relu2":
+        from gdcert.sim.relu_config import parse_relu
+
+        return parse_relu(doc, dict(doc.data), resolve=_resolve, existing=_existing)
+    return parse(doc)
