@@ -18,7 +18,7 @@ The kernel does its own loops (no BLAS), so no BLAS thread cap is needed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,8 @@ from gdcert.sim import _numba_env  # noqa: F401  (must run before numba is impor
 from gdcert.sim import kernels as _k
 from gdcert.sim.engine import _STOP_NAMES, MAX_RECORD_VALUES, _as_matrix, _record_every
 
-__all__ = ["RELU_LOSS_FACTOR", "ReluProblem", "ReluTrajectory", "run_relu_batch", "warm_up"]
+__all__ = ["RELU_LOSS_FACTOR", "ReluProblem", "ReluTrajectory", "edge_bisect", "run_relu_batch",
+           "warm_up"]
 
 #: ``c`` in ``ℓ = c Σ_i ‖f̂(x_i) − f(x_i)‖²`` for each loss convention of ``gdcert simulate``.
 RELU_LOSS_FACTOR = {"half-sum": 0.5, "sum": 1.0}
@@ -206,8 +207,9 @@ def run_relu_batch(
 
 
 def edge_bisect(problem: ReluProblem, init: tuple[Any, Any], *, lo: float, hi: float,
-                max_iter: int, accept: Any, rounds: int = 3, per_round: int = 4,
-                loss_target: float = -math.inf) -> tuple[float, float]:
+                max_iter: int, accept: Callable[[ReluTrajectory], bool], rounds: int = 3,
+                per_round: int = 4, loss_target: float = -math.inf,
+                record_every: int = 0) -> tuple[float, float]:
     """Bracket the largest constant step size whose run ``accept(traj)`` approves.
 
     ``accept(lo-run)`` must hold and ``accept(hi-run)`` must fail. Each round runs
@@ -219,7 +221,7 @@ def edge_bisect(problem: ReluProblem, init: tuple[Any, Any], *, lo: float, hi: f
     for _ in range(rounds):
         grid = [lo + (hi - lo) * (i + 1) / (per_round + 1) for i in range(per_round)]
         trajs = run_relu_batch(problem, [init] * per_round, grid, max_iter=max_iter,
-                               loss_target=loss_target, record_every=0)
+                               loss_target=loss_target, record_every=record_every)
         new_lo, new_hi = lo, hi
         for eta, traj in zip(grid, trajs, strict=True):
             if accept(traj):
