@@ -25,12 +25,12 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
     """One row per run, then each run's outcome summary and promise checks."""
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("#", justify="right")
-    t.add_column("step size", overflow="fold", max_width=34)
+    t.add_column("step size", overflow="fold", min_width=20, max_width=34)
     t.add_column("seed", justify="right")
     t.add_column("init")
     t.add_column("outcome", no_wrap=True)
-    t.add_column("iterations", justify="right")
-    t.add_column("loss − optimum", justify="right", no_wrap=True)
+    t.add_column("iters", justify="right")
+    t.add_column("loss gap", justify="right", no_wrap=True)
     notes = Text()
     for i, r in enumerate(runs, start=1):
         label = r.step_label if r.step_size is None or r.step_label == f"{r.step_size:.4g}" \
@@ -43,6 +43,12 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
         if r.details.get("product_rank") is not None:
             notes.append(f"   product rank {r.details['product_rank']}, matches the rank-"
                          f"{r.details.get('matches_rank_k_optimum')} optimum\n", style="yellow")
+        inv = r.details.get("invariants_final")
+        if inv:
+            j = max(range(len(inv)), key=lambda i: inv[i])
+            inv0 = r.details.get("invariants_initial") or [math.nan] * len(inv)
+            notes.append(f"   invariants ‖D_l‖ = ‖W_(l+1)ᵀW_(l+1) − W_lW_lᵀ‖: largest at the end "
+                         f"{inv[j]:.3g} (l = {j + 1}; initially {inv0[j]:.3g})\n", style="dim")
         for p in r.promises:
             mark, style = (("– not checked", "dim") if p.held is None else
                            ("✓ held", "green") if p.held else ("✗ VIOLATED", "bold red"))

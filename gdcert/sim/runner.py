@@ -208,6 +208,19 @@ def rank_k_losses(problem: Problem) -> np.ndarray:
         out, (0, k_max + 1 - out.size), constant_values=out[-1])
 
 
+def invariant_norms(weights: Sequence[np.ndarray]) -> list[float]:
+    """‖D_l‖ (spectral) for l = 1..L−1, D_l = W_{l+1}ᵀW_{l+1} − W_lW_lᵀ.
+
+    The gradient-flow invariants (Nguegnang et al. eq. 2.3; Wu et al.'s D_l): constant
+    under gradient flow, drifting under GD; their maximum is the balancedness b(W⃗).
+    Per layer, so a report can say which layer's invariant moves.
+    """
+    from gdcert.linalg import spectral_norm
+
+    return [spectral_norm(weights[j + 1].T @ weights[j + 1] - weights[j] @ weights[j].T)
+            for j in range(len(weights) - 1)]
+
+
 def _critical_details(problem: Problem, final: Sequence[np.ndarray], loss: float,
                       tol: float) -> dict[str, Any]:
     """Rank of the product and which rank-k optimum it matches (Nguegnang et al. Thm 2.6)."""
@@ -344,6 +357,9 @@ def _make_run(problem: Problem, spec: InitSpec, job: dict[str, Any], cover: list
         elif b.id == "nar_sastry.lemma3" and constant:
             checks.append(_promises.lemma3_final(traj.final_weights, problem.phi, eta0,
                                                  traj.iterations))
+    if math.isfinite(traj.final_loss):
+        details["invariants_final"] = invariant_norms(traj.final_weights)
+        details["invariants_initial"] = invariant_norms(job["w0"])
     records = {"step_index": traj.step_index, "loss": traj.loss, "grad_norm": traj.grad_norm,
                "balancedness": traj.balancedness, "sharpness": traj.sharpness}
     return Run(
