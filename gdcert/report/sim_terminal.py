@@ -25,12 +25,12 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
     """One row per run, then each run's outcome summary and promise checks."""
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("#", justify="right")
-    t.add_column("step size", overflow="fold", min_width=20, max_width=34)
+    t.add_column("step size", overflow="fold", min_width=14, max_width=34)
     t.add_column("seed", justify="right")
     t.add_column("init")
     t.add_column("outcome", no_wrap=True)
     t.add_column("iters", justify="right")
-    t.add_column("loss gap", justify="right", no_wrap=True)
+    t.add_column("loss gap", justify="right", min_width=8)
     notes = Text()
     for i, r in enumerate(runs, start=1):
         label = r.step_label if r.step_size is None or r.step_label == f"{r.step_size:.4g}" \
