@@ -379,6 +379,34 @@ def _balancedness(theta, widths, w_off):
 
 
 @njit(cache=True)
+def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
+    """Write a finished trajectory's summary: the final loss, ‖θ_K − θ_{K−1}‖ and
+    ‖θ_K − θ_{K−2}‖ from the ring of four iterates (period-2 detection; NaN when fewer
+    than 1 resp. 2 steps were taken), the step count, stop code and number of records."""
+    final = ring[k % 4]
+    step_last = math.nan
+    step_two = math.nan
+    if k >= 1:
+        prev = ring[(k - 1) % 4]
+        s = 0.0
+        for q in range(final.size):
+            s += (final[q] - prev[q]) ** 2
+        step_last = math.sqrt(s)
+    if k >= 2:
+        prev2 = ring[(k - 2) % 4]
+        s = 0.0
+        for q in range(final.size):
+            s += (final[q] - prev2[q]) ** 2
+        step_two = math.sqrt(s)
+    info_f[0] = loss
+    info_f[1] = step_last
+    info_f[2] = step_two
+    info_i[0] = k
+    info_i[1] = stop
+    info_i[2] = n_rec
+
+
+@njit(cache=True)
 def _gd_target(
     theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
     max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
@@ -471,29 +499,8 @@ def _gd_target(
             break
         k += 1
 
-    final = ring[k % 4]
-    theta_out[:] = final
-    # ‖θ_K − θ_{K−1}‖ and ‖θ_K − θ_{K−2}‖ from the ring (period-2 detection)
-    step_last = math.nan
-    step_two = math.nan
-    if k >= 1:
-        prev = ring[(k - 1) % 4]
-        s = 0.0
-        for q in range(n_params):
-            s += (final[q] - prev[q]) ** 2
-        step_last = math.sqrt(s)
-    if k >= 2:
-        prev2 = ring[(k - 2) % 4]
-        s = 0.0
-        for q in range(n_params):
-            s += (final[q] - prev2[q]) ** 2
-        step_two = math.sqrt(s)
-    info_f[0] = loss
-    info_f[1] = step_last
-    info_f[2] = step_two
-    info_i[0] = k
-    info_i[1] = stop
-    info_i[2] = n_rec
+    theta_out[:] = ring[k % 4]
+    _finish(ring, k, loss, stop, n_rec, info_f, info_i)
 
 
 @njit(cache=True, parallel=True)
@@ -653,31 +660,12 @@ def _relu_gd(
             break
         k += 1
 
-    final = ring[k % 4]
-    theta_out[:] = final
-    step_last = math.nan
-    step_two = math.nan
+    theta_out[:] = ring[k % 4]
     if k >= 1:
-        prev = ring[(k - 1) % 4]
-        theta_prev[:] = prev
-        s = 0.0
-        for q in range(n_params):
-            s += (final[q] - prev[q]) ** 2
-        step_last = math.sqrt(s)
+        theta_prev[:] = ring[(k - 1) % 4]
     else:
         theta_prev[:] = math.nan
-    if k >= 2:
-        prev2 = ring[(k - 2) % 4]
-        s = 0.0
-        for q in range(n_params):
-            s += (final[q] - prev2[q]) ** 2
-        step_two = math.sqrt(s)
-    info_f[0] = loss
-    info_f[1] = step_last
-    info_f[2] = step_two
-    info_i[0] = k
-    info_i[1] = stop
-    info_i[2] = n_rec
+    _finish(ring, k, loss, stop, n_rec, info_f, info_i)
 
 
 @njit(cache=True, parallel=True)
