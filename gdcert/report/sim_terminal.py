@@ -49,6 +49,14 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
             inv0 = r.details.get("invariants_initial") or [math.nan] * len(inv)
             notes.append(f"   invariants ‖D_l‖ = ‖W_(l+1)ᵀW_(l+1) − W_lW_lᵀ‖: largest at the end "
                          f"{inv[j]:.3g} (l = {j + 1}; initially {inv0[j]:.3g})\n", style="dim")
+        track = r.records.get("invariants")
+        if track is not None and np.size(track):
+            arr = np.asarray(track)
+            peak = arr.max(axis=0)
+            j = int(np.argmax(peak))
+            notes.append(f"   tracked along the run: max_t ‖D_l‖ = {peak[j]:.3g} at l = {j + 1} "
+                         f"(of {arr.shape[1]} invariants, {arr.shape[0]} records)\n",
+                         style="dim")
         for p in r.promises:
             mark, style = (("– not checked", "dim") if p.held is None else
                            ("✓ held", "green") if p.held else ("✗ VIOLATED", "bold red"))

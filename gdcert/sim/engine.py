@@ -184,6 +184,7 @@ class Trajectory:
     grad_norm: np.ndarray
     balancedness: np.ndarray | None
     sharpness: np.ndarray | None
+    invariants: np.ndarray | None  # records × (L − 1): ‖D_j‖ per layer pair, when tracked
     iterations: int
     stop: str
     final_loss: float
@@ -203,6 +204,7 @@ class Trajectory:
             "grad_norm": _list(self.grad_norm),
             "balancedness": _list(self.balancedness),
             "sharpness": _list(self.sharpness),
+            "invariants": None if self.invariants is None else self.invariants.tolist(),
             "iterations": self.iterations,
             "stop": self.stop,
             "final_loss": self.final_loss,
@@ -336,6 +338,7 @@ def run_batch(
     record_every: int = 1,
     track_balancedness: bool = False,
     track_sharpness: bool = False,
+    track_invariants: bool = False,
     parallel: bool = True,
 ) -> list[Trajectory]:
     """Run GD from each ``inits[t]`` with ``schedules[t]``; one :class:`Trajectory` each.
@@ -344,6 +347,8 @@ def run_batch(
     plus a tolerance), when ``ℓ`` is not finite or exceeds ``div_factor · ℓ(θ_0)``
     (``"diverged"``), or after ``max_iter`` steps (``"budget"``). Records are taken every
     ``record_every`` steps (0: about 1000 records) and at the stopping point.
+    ``track_invariants`` also records each ``‖D_j‖ = ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖``
+    (``j = 1..L−1``; implies balancedness tracking).
     ``parallel=True`` runs trajectories on numba's threads (``numba.set_num_threads`` /
     ``NUMBA_NUM_THREADS``) with BLAS capped to one thread; otherwise one after another.
     """
@@ -362,7 +367,9 @@ def run_batch(
     div = _check_positive("div_factor", div_factor)
     every = _record_every(max_iter, int(record_every))
     n_records = max_iter // every + 2
-    if n_traj * n_records * (_k.N_REC_COLS + 1) > MAX_RECORD_VALUES:
+    n_inv = len(problem.widths) - 2 if track_invariants else 0
+    track_balancedness = track_balancedness or track_invariants
+    if n_traj * n_records * (_k.N_REC_COLS + 1 + n_inv) > MAX_RECORD_VALUES:
         raise ValueError(
             f"{n_traj} trajectories × {n_records} records is too many to keep; "
             f"raise record_every (now {every}) or pass 0 for automatic decimation"
@@ -385,13 +392,14 @@ def run_batch(
     theta_out = np.empty_like(theta0)
     rec_step = np.zeros((n_traj, n_records), dtype=np.int64)
     rec_vals = np.zeros((n_traj, n_records, _k.N_REC_COLS))
+    rec_inv = np.zeros((n_traj, n_records, max(n_inv, 0)))
     info_f = np.zeros((n_traj, _k.N_INFO_F))
     info_i = np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64)
     args = (
         theta0, a1, a2, gamma, np.asarray(widths, dtype=np.int64), w_off, pre_off, sigma_flat,
         w_star_flat, bool(has_sigma), float(problem.loss_ls), max_iter, float(loss_target), div,
         every, bool(track_balancedness), bool(track_sharpness), SHARPNESS_ITERS,
-        theta_out, rec_step, rec_vals, info_f, info_i,
+        theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
     )  # fmt: skip
     if parallel and n_traj > 1:
         import numba
@@ -415,6 +423,7 @@ def run_batch(
                 grad_norm=vals[:, _k.REC_GRAD].copy(),
                 balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
                 sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
+                invariants=rec_inv[t, :n].copy() if track_invariants else None,
                 iterations=int(info_i[t, 0]),
                 stop=_STOP_NAMES[int(info_i[t, 1])],
                 final_loss=float(info_f[t, 0]),
@@ -449,5 +458,6 @@ def warm_up() -> None:
         for parallel in (False, True):
             run_batch(
                 prob, [init, init], [Schedule.constant(0.01)] * 2, max_iter=3, loss_target=0.0,
-                track_balancedness=True, track_sharpness=True, parallel=parallel,
+                track_balancedness=True, track_sharpness=True, track_invariants=True,
+                parallel=parallel,
             )  # fmt: skip

@@ -357,10 +357,11 @@ def _sharpness(
 
 
 @njit(cache=True)
-def _balancedness(theta, widths, w_off):
+def _balancedness(theta, widths, w_off, per_layer):
     """``b(W⃗) = max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖`` (exact spectral norm, by ``eigvalsh``).
 
-    Nguegnang, Rauhut & Terstiege (2021), eq. (2.7). 0 for ``L = 1``.
+    Nguegnang, Rauhut & Terstiege (2021), eq. (2.7). 0 for ``L = 1``. When ``per_layer``
+    has ``L − 1`` entries, each invariant's norm ``‖D_j‖`` is written there too.
     """
     n_layers = widths.shape[0] - 1
     worst = 0.0
@@ -373,6 +374,8 @@ def _balancedness(theta, widths, w_off):
         lam = np.linalg.eigvalsh(m)
         # ‖M‖ = max(|λ_min|, |λ_max|) for symmetric M
         val = max(abs(lam[0]), abs(lam[mid - 1]))
+        if per_layer.shape[0] > i:
+            per_layer[i] = val
         if val > worst:
             worst = val
     return worst
@@ -410,7 +413,7 @@ def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
 def _gd_target(
     theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
     max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
-    theta_out, rec_step, rec_vals, info_f, info_i,
+    theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
 ):  # fmt: skip
     """Run GD on one trajectory from ``theta0`` until it reaches the target loss, diverges,
     or uses up ``max_iter`` steps.
@@ -426,8 +429,9 @@ def _gd_target(
     is too small).
 
     Outputs (preallocated by the caller): ``theta_out`` (``θ_K``), ``rec_step``/``rec_vals``
-    (records), ``info_f`` (final loss and the two step norms), ``info_i`` (``K``, stop code,
-    number of records).
+    (records), ``rec_inv`` (per-record ``‖D_j‖``, j = 1..L−1, when it has L − 1 columns and
+    balancedness is tracked; 0 columns otherwise), ``info_f`` (final loss and the two step
+    norms), ``info_i`` (``K``, stop code, number of records).
     """
     n_params = theta0.shape[0]
     n_layers = widths.shape[0] - 1
@@ -488,7 +492,8 @@ def _gd_target(
             rec_vals[n_rec, REC_SHARP] = math.nan
             if math.isfinite(loss):
                 if track_bal:
-                    rec_vals[n_rec, REC_BAL] = _balancedness(cur, widths, w_off)
+                    rec_vals[n_rec, REC_BAL] = _balancedness(cur, widths, w_off,
+                                                             rec_inv[n_rec])
                 if track_sharp:
                     rec_vals[n_rec, REC_SHARP] = _sharpness(
                         cur, v, hv, sharp_iters, widths, w_off, pre, pre_off, sigma,
@@ -507,15 +512,15 @@ def _gd_target(
 def _gd_batch_parallel(
     theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
     max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
-    theta_out, rec_step, rec_vals, info_f, info_i,
+    theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
 ):  # fmt: skip
     """:func:`_gd_target` for ``T`` trajectories (rows of ``theta0``), in parallel (``prange``)."""
     for t in prange(theta0.shape[0]):
         _gd_target(
             theta0[t], a1[t], a2[t], gamma[t], widths, w_off, pre_off, sigma, w_star,
             has_sigma, loss_ls, max_iter, loss_target, div_factor, record_every, track_bal,
-            track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], info_f[t],
-            info_i[t],
+            track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], rec_inv[t],
+            info_f[t], info_i[t],
         )  # fmt: skip
 
 
@@ -523,15 +528,15 @@ def _gd_batch_parallel(
 def _gd_batch_serial(
     theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
     max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
-    theta_out, rec_step, rec_vals, info_f, info_i,
+    theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
 ):  # fmt: skip
     """:func:`_gd_target` for ``T`` trajectories one after another (no thread pool)."""
     for t in range(theta0.shape[0]):
         _gd_target(
             theta0[t], a1[t], a2[t], gamma[t], widths, w_off, pre_off, sigma, w_star,
             has_sigma, loss_ls, max_iter, loss_target, div_factor, record_every, track_bal,
-            track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], info_f[t],
-            info_i[t],
+            track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], rec_inv[t],
+            info_f[t], info_i[t],
         )  # fmt: skip
 
 

@@ -239,6 +239,7 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
              step_sizes: Sequence[float | StepSpec], seeds: Sequence[int] = (0,),
              iterations: int = 10_000, tolerance: float | None = None,
              track_balancedness: bool | None = None, track_sharpness: bool = False,
+             track_invariants: bool = False,
              record_every: int = 0, div_factor: float = 1e6, parallel: bool = True,
              progress: Callable[[int, int], None] | None = None,
              group_size: int = 8) -> Simulation:
@@ -307,6 +308,7 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
                               max_iter=int(iterations), loss_target=opt + tol,
                               div_factor=div_factor, record_every=record_every,
                               track_balancedness=track_bal, track_sharpness=track_sharpness,
+                              track_invariants=track_invariants,
                               parallel=parallel)
             for j, cov, traj in zip(group, covers[start:start + group_size], trajs, strict=True):
                 runs.append(_make_run(problem, spec, j, cov, traj, opt, tol, grad_tol))
@@ -316,7 +318,8 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
         interrupted = True
     settings = {"init": spec.__dict__, "iterations": int(iterations), "tolerance": tol,
                 "seeds": seed_list, "step_sizes": [s.label for s in steps],
-                "track_balancedness": track_bal, "track_sharpness": track_sharpness}
+                "track_balancedness": track_bal or track_invariants,
+                "track_sharpness": track_sharpness, "track_invariants": track_invariants}
     return Simulation(problem=problem.summary(), runs=tuple(runs), bounds=tuple(bounds),
                       settings=settings, interrupted=interrupted)
 
@@ -361,7 +364,8 @@ def _make_run(problem: Problem, spec: InitSpec, job: dict[str, Any], cover: list
         details["invariants_final"] = invariant_norms(traj.final_weights)
         details["invariants_initial"] = invariant_norms(job["w0"])
     records = {"step_index": traj.step_index, "loss": traj.loss, "grad_norm": traj.grad_norm,
-               "balancedness": traj.balancedness, "sharpness": traj.sharpness}
+               "balancedness": traj.balancedness, "sharpness": traj.sharpness,
+               "invariants": traj.invariants}
     return Run(
         seed=job["seed"], init=spec.name, step_label=job["step"].label,
         step_size=eta0 if constant else None,

@@ -49,6 +49,7 @@ SCHEMA: dict[str, Field] = {
     "track": Field({
         "balancedness": Field((bool, type(None))),
         "sharpness": Field(bool, default=False),
+        "invariants": Field(bool, default=False),
         "record_every": Field(int, default=0),
     }),
     "output": Field({
@@ -77,6 +78,7 @@ class SimConfig:
     divergence_factor: float
     track_balancedness: bool | None
     track_sharpness: bool
+    track_invariants: bool
     record_every: int
     output_json: str | None
     output_plot: str | None
@@ -211,6 +213,7 @@ def parse(doc: ConfigDoc) -> SimConfig:
         steps=steps, iterations=cfg["iterations"], tolerance=cfg["tolerance"],
         seeds=seeds_t, divergence_factor=cfg["divergence_factor"],
         track_balancedness=track["balancedness"], track_sharpness=track["sharpness"],
+        track_invariants=track["invariants"],
         record_every=track["record_every"],
         output_json=_resolve(base, out["json"]), output_plot=_resolve(base, out["plot"]))
 
