@@ -381,6 +381,19 @@ def _balancedness(theta, widths, w_off, per_layer):
     return worst
 
 
+@njit(cache=True, inline="always")
+def _stop_code(loss, loss0, loss_target, div_factor, k, max_iter):
+    """Why iteration ``k`` stops — diverged (non-finite, or ``ℓ > div_factor·ℓ₀``), target
+    reached (``ℓ − loss_target ≤ 0``), budget used — in that order; −1 to go on."""
+    if not math.isfinite(loss) or loss > div_factor * loss0:
+        return STOP_DIVERGED
+    if loss - loss_target <= 0.0:
+        return STOP_TARGET
+    if k >= max_iter:
+        return STOP_BUDGET
+    return -1
+
+
 @njit(cache=True)
 def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
     """Write a finished trajectory's summary: the final loss, ‖θ_K − θ_{K−1}‖ and
@@ -475,15 +488,10 @@ def _gd_target(
             # η_k = min(a1, a2 / (k+1)^γ)
             eta = min(a1, a2 / (k + 1.0) ** gamma)
         gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
-        stopping = True
-        if not math.isfinite(loss) or loss > div_factor * loss0:
-            stop = STOP_DIVERGED
-        elif loss - loss_target <= 0.0:
-            stop = STOP_TARGET
-        elif k >= max_iter:
-            stop = STOP_BUDGET
-        else:
-            stopping = False
+        code = _stop_code(loss, loss0, loss_target, div_factor, k, max_iter)
+        stopping = code >= 0
+        if stopping:
+            stop = code
         if (stopping or k % record_every == 0) and n_rec < max_records:
             rec_step[n_rec] = k
             rec_vals[n_rec, REC_LOSS] = loss
@@ -647,15 +655,10 @@ def _relu_gd(
             gsq += g * g
             # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
             nxt[q] = cur[q] - eta * g
-        stopping = True
-        if not math.isfinite(loss) or loss > div_factor * loss0:
-            stop = STOP_DIVERGED
-        elif loss - loss_target <= 0.0:
-            stop = STOP_TARGET
-        elif k >= max_iter:
-            stop = STOP_BUDGET
-        else:
-            stopping = False
+        code = _stop_code(loss, loss0, loss_target, div_factor, k, max_iter)
+        stopping = code >= 0
+        if stopping:
+            stop = code
         if (stopping or k % record_every == 0) and n_rec < max_records:
             rec_step[n_rec] = k
             rec_vals[n_rec, RELU_REC_LOSS] = loss
