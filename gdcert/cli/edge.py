@@ -42,15 +42,23 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
         raise InputError(f"--tolerance must be positive, got {tolerance}")
     problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
                            loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
-    result = find_edge(problem, init=init, seeds=range(seeds), iterations=iterations,
-                       tolerance=tolerance, rtol=rtol)
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    with err.status("bracketing the edge…", spinner="dots") if err.is_terminal else \
+            _NoStatus() as status:
+
+        def progress(lo: float, hi: float) -> None:
+            if status is not None:
+                status.update(f"edge in [{lo:.5g}, {hi:.5g}]")
+
+        result = find_edge(problem, init=init, seeds=range(seeds), iterations=iterations,
+                           tolerance=tolerance, rtol=rtol, progress=progress)
     if as_json:
         import json
 
         emit(json.dumps(result.to_dict(), indent=2, allow_nan=False), output)
         return 0
-    from rich.console import Console
-
     from gdcert.report.sim_terminal import edge_table
 
     console = Console()
@@ -63,3 +71,13 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
 
         emit(edge_markdown(result), output)
     return 0
+
+
+class _NoStatus:
+    """Stand-in for rich's status spinner when stderr is not a terminal."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
