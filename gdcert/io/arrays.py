@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -34,8 +33,6 @@ from gdcert.errors import InputError
 
 __all__ = [
     "SUPPORTED_MATRIX_EXTENSIONS",
-    "atomic_write_bytes",
-    "atomic_write_text",
     "load_data",
     "load_matrix",
     "load_npz_arrays",
@@ -500,59 +497,3 @@ def load_weights(path: str | os.PathLike[str], *, what: str = "--weights") -> li
             )
         weights.append(w)
     return weights
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, rename.
-
-    Readers see either the old file or the complete new one, never a partial write.  The
-    parent directory must exist.  An existing file keeps its permission bits.
-    """
-    target = Path(os.fsdecode(os.fspath(path)))
-    parent = target.parent
-    if not parent.is_dir():
-        raise InputError(f"{target}: cannot write: directory '{parent}' does not exist")
-    if target.is_dir():
-        raise InputError(f"{target}: cannot write: is a directory; expected a file path")
-    tmp = parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        # 0o666 filtered by the umask, like a plain open(); O_EXCL never clobbers.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(f"{target}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(parent)
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8, newlines as given) atomically; see :func:`atomic_write_bytes`."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist the rename itself (POSIX); silently skipped where unsupported."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
