@@ -1,13 +1,15 @@
-"""Initialisations named in the papers (numpy only; shared by the bounds and the simulator).
+"""The one registry of initialisations (numpy only; shared by the bounds and the simulator).
 
 An :class:`Init` carries what the bounds need — the end-to-end product ``W(0)`` and
 the balancedness constant ``b₀`` — and builds the full list of layers only on demand,
 so a 2000×2000 target at depth 20 never allocates twenty identity matrices just to
-evaluate a bound.
+evaluate a bound. Every name in :data:`gdcert.spec.INIT_NAMES` is built by :func:`make`;
+the random ones are pure functions of their seed, so runs are reproducible.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,8 +17,13 @@ import numpy as np
 
 from gdcert.errors import InputError
 from gdcert.linalg import balancedness, product
+from gdcert.spec import DEFAULT_BOUND_INITS, DETERMINISTIC_INITS, INIT_NAMES, InitSpec
 
-BUILTIN = ("identity", "zas", "balanced")
+#: Every initialisation that is built from a name (``file`` needs weights).
+BUILTIN = tuple(n for n in INIT_NAMES if n != "file")
+#: Names whose weights do not depend on the seed.
+DETERMINISTIC = DETERMINISTIC_INITS
+NAMES = INIT_NAMES
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,9 @@ def _square(widths: Sequence[int]) -> bool:
 
 
 def available(widths: Sequence[int]) -> list[str]:
-    """Built-in initialisations defined for these widths."""
+    """The initialisations the bounds are evaluated at by default, where defined for these
+    widths (:data:`gdcert.spec.DEFAULT_BOUND_INITS`)."""
+    assert DEFAULT_BOUND_INITS == ("identity", "zas", "balanced")
     out = []
     if _square(widths):
         out.append("identity")
@@ -52,7 +61,7 @@ def available(widths: Sequence[int]) -> list[str]:
 
 def why_unavailable(name: str, widths: Sequence[int]) -> str:
     """One-line reason a built-in init is not defined for these widths ('' if it is)."""
-    if name in ("identity", "zas") and not _square(widths):
+    if name in ("identity", "zas", "near_identity") and not _square(widths):
         return f"{name} initialisation needs square layers (all widths equal), got {tuple(widths)}"
     if name == "zas" and len(widths) < 3:
         return "zas initialisation needs depth L ≥ 2"
@@ -135,17 +144,110 @@ def from_weights(name: str, weights: Sequence[np.ndarray]) -> Init:
                 f"weights from {name}", lambda: [w.copy() for w in ws])
 
 
-def make(name: str, widths: Sequence[int], *, rank: int | None = None, scale: float = 1.0,
-         seed: int = 0) -> Init:
-    """Build a built-in initialisation by name, with a one-line error if undefined."""
-    if name not in BUILTIN:
-        raise InputError(f"--init: unknown initialisation {name!r}; expected one of "
+def near_identity(widths: Sequence[int], *, seed: int, sigma: float | None = None) -> Init:
+    """Wu, Wang & Ma (2019) eq. (5.1): ``W_l = I + U_l``, ``(U_l)_ij ~ N(0, σ²)`` i.i.d.
+
+    The paper's σ² is ``1/(dL)`` (the default here).
+    """
+    d, depth = widths[0], len(widths) - 1
+    s = math.sqrt(1.0 / (d * depth)) if sigma is None else sigma
+    rng = np.random.default_rng(seed)
+    return _explicit("near_identity", [np.eye(d) + s * rng.standard_normal((d, d))
+                                       for _ in range(depth)],
+                     f"W_l = I + U_l, U_l ~ N(0, {s:.3g}²) (Wu et al. eq. 5.1), seed {seed}")
+
+
+def gaussian(widths: Sequence[int], *, seed: int, sigma: float | None = None) -> Init:
+    """``(W_j)_ab ~ N(0, σ²)`` i.i.d. (default σ = 0.1)."""
+    s = 0.1 if sigma is None else sigma
+    rng = np.random.default_rng(seed)
+    return _explicit("gaussian", [s * rng.standard_normal((widths[j], widths[j - 1]))
+                                  for j in range(1, len(widths))],
+                     f"(W_j)_ab ~ N(0, {s:.3g}²), seed {seed}")
+
+
+def xavier(widths: Sequence[int], *, seed: int) -> Init:
+    """Glorot/Xavier normal: ``(W_j)_ab ~ N(0, 2/(d_{j−1} + d_j))``."""
+    rng = np.random.default_rng(seed)
+    return _explicit("xavier", [math.sqrt(2.0 / (widths[j - 1] + widths[j]))
+                                * rng.standard_normal((widths[j], widths[j - 1]))
+                                for j in range(1, len(widths))],
+                     f"Xavier normal, seed {seed}")
+
+
+def orthogonal(widths: Sequence[int], *, seed: int, scale: float = 1.0) -> Init:
+    """``W_j = s·Q_j``, Q_j Haar-distributed with orthonormal rows or columns."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for j in range(1, len(widths)):
+        rows, cols = widths[j], widths[j - 1]
+        q = _haar_frame(rng, max(rows, cols), min(rows, cols))
+        out.append(scale * (q if rows >= cols else q.T))
+    return _explicit("orthogonal", out, f"Haar orthogonal × {scale:g}, seed {seed}")
+
+
+def _explicit(name: str, weights: list[np.ndarray], description: str) -> Init:
+    init = from_weights(name, weights)
+    return Init(name, init.widths, init.product, init.b0, description, init._build)
+
+
+def _check_sigma(sigma: float | None) -> None:
+    if sigma is not None and not (math.isfinite(sigma) and sigma >= 0):
+        raise InputError(f"init sigma must be a finite number >= 0, got {sigma!r}")
+
+
+def make(name: str, widths: Sequence[int], *, seed: int = 0, sigma: float | None = None,
+         rank: int | None = None, scale: float = 1.0, file: str | None = None) -> Init:
+    """Build any initialisation of :data:`gdcert.spec.INIT_NAMES` by name.
+
+    ``file`` (an ``.npz`` of W1..WL) is needed for the name ``file``. One-line
+    :class:`InputError` when the name is unknown or not defined for the widths.
+    """
+    widths = tuple(int(w) for w in widths)
+    if name not in NAMES:
+        raise InputError(f"unknown initialisation {name!r}; expected one of "
                          f"{', '.join(BUILTIN)} or an .npz file of weights W1..WL")
     reason = why_unavailable(name, widths)
     if reason:
-        raise InputError(f"--init {name}: {reason}")
+        raise InputError(f"init {name}: {reason}")
+    _check_sigma(sigma)
     if name == "identity":
         return identity(widths)
     if name == "zas":
         return zas(widths)
-    return balanced(widths, rank=rank, scale=scale, seed=seed)
+    if name == "near_identity":
+        return near_identity(widths, seed=seed, sigma=sigma)
+    if name == "gaussian":
+        return gaussian(widths, seed=seed, sigma=sigma)
+    if name == "xavier":
+        return xavier(widths, seed=seed)
+    if name == "orthogonal":
+        return orthogonal(widths, seed=seed, scale=scale)
+    if name == "balanced":
+        return balanced(widths, rank=rank, scale=scale, seed=seed)
+    return from_file(file, widths)
+
+
+def from_file(file: str | None, widths: Sequence[int] | None = None, *,
+              what: str = "init.file") -> Init:
+    """Weights W1..WL from an ``.npz``; checked against ``widths`` when given."""
+    if file is None:
+        raise InputError("init: name 'file' needs a 'file' key with an .npz of W1..WL")
+    import os
+
+    from gdcert import io
+
+    ws = io.load_weights(file, what=what)
+    init = from_weights(os.path.basename(str(file)), ws)
+    if widths is not None and init.widths != tuple(widths):
+        raise InputError(f"{what} {file}: layer widths {init.widths} do not match the "
+                         f"network's widths {tuple(widths)}")
+    return init
+
+
+def from_spec(spec: InitSpec, widths: Sequence[int], seed: int) -> Init:
+    """The initialisation a :class:`~gdcert.spec.InitSpec` describes, for one seed."""
+    init = make(spec.name, widths, seed=seed, sigma=spec.sigma, rank=spec.rank,
+                scale=spec.scale, file=spec.file)
+    return init if spec.name != "file" else Init("file", init.widths, init.product, init.b0,
+                                                 init.description, init._build)

@@ -292,6 +292,36 @@ class Problem:
         """A natural size for gradients: ‖Φ‖_F (target) or ‖C‖_F (data), at least 1e-300."""
         return max(float(np.linalg.norm(self.c)), 1e-300)
 
+    @property
+    def zero_network_loss(self) -> float:
+        """½‖Φ‖_F² (target form) or ½‖Y‖_F² (data form): the loss of the zero network."""
+        if self.y is None:
+            return 0.5 * float(np.linalg.norm(self.phi)) ** 2
+        return 0.5 * float(np.linalg.norm(self.y)) ** 2
+
+    def rank_k_losses(self) -> np.ndarray:
+        """Least loss over products of rank ≤ k, for k = 0, …, min(d_in, d_out).
+
+        BOUNDS.md §1 (Nguegnang et al. eq. 2.6): ½‖Y‖² − ½Σ_{i≤k} σ_i(Q)², Q = YXᵀΣ^{−1/2};
+        in target form ½Σ_{i>k} σ_i(Φ)² (Eckart–Young).
+        """
+        if self.x is None:
+            s = self.singular_values
+            tail = np.concatenate([np.cumsum((s**2)[::-1])[::-1], [0.0]])
+            return 0.5 * tail
+        assert self.sigma is not None and self.y is not None
+        lam, vec = np.linalg.eigh(self.sigma)
+        keep = lam > lam[-1] * self.sigma.shape[0] * np.finfo(float).eps
+        inv_half = (vec[:, keep] / np.sqrt(lam[keep])) @ vec[:, keep].T
+        s = np.linalg.svd(self.c @ inv_half, compute_uv=False)
+        w_ls = self.c @ np.linalg.pinv(self.sigma, hermitian=True)
+        loss_ls = 0.5 * float(np.linalg.norm(self.y - w_ls @ self.x)) ** 2
+        tail = np.concatenate([np.cumsum((s**2)[::-1])[::-1], [0.0]])
+        k_max = min(self.d_in, self.d_out)
+        out = loss_ls + 0.5 * tail
+        return out[: k_max + 1] if out.size > k_max + 1 else np.pad(
+            out, (0, k_max + 1 - out.size), constant_values=out[-1])
+
     def summary(self) -> dict[str, object]:
         """Facts for the report's problem summary."""
         sp = self.spectrum

@@ -118,12 +118,12 @@ def test_usage_and_input_errors_exit_2(proj: Path, args: list[str]) -> None:
 
 def test_internal_error_is_3_not_a_failed_check(proj: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    import gdcert.check
+    import gdcert.api
 
     def boom(specs: Any) -> Any:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(gdcert.check, "evaluate_all", boom)
+    monkeypatch.setattr(gdcert.api, "evaluate_all", boom)
     r = run("check", "phi.npy", "-L", "2", "--lr", "0.1", code=3)
     assert "internal error" in r.stderr
 
@@ -221,11 +221,10 @@ def test_sufficient_random_init_takes_the_least_bound_over_seeds(proj: Path) -> 
     """Nguegnang et al.'s bound depends on W(0): each seed's xavier init gives its own."""
     from gdcert import inits
     from gdcert.api import certify
-    from gdcert.sim import inits as sim_inits
 
     per_seed = []
     for seed in range(3):
-        init = inits.from_weights("xavier", sim_inits.make("xavier", (2, 2, 2), seed=seed))
+        init = inits.make("xavier", (2, 2, 2), seed=seed)
         report = certify(np.diag([4.0, 1.0]), depth=2, inits=[init])
         per_seed.append(max(b.max_step for b in report.bounds
                             if b.applies and b.kind == "sufficient"))
@@ -501,7 +500,8 @@ def test_check_modules_import_no_numpy() -> None:
     import subprocess
 
     out = subprocess.run(
-        [sys.executable, "-c", "import sys, gdcert.cli, gdcert.check, gdcert.report.check_out;"
+        [sys.executable, "-c",
+         "import sys, gdcert.cli, gdcert.config.checks, gdcert.report.check_out;"
          "print(sorted(m for m in ('numpy', 'scipy', 'numba') if m in sys.modules))"],
         capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

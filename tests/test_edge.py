@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
+from gdcert.api import find_edge
 from gdcert.bounds import nar_sastry
 from gdcert.cli import cli
 from gdcert.errors import InputError
 from gdcert.problem import Problem
-from gdcert.sim.edge import _bracket, find_edge
+from gdcert.sim.edge import _bracket
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_inputs"
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gdcert.api.runs import invariant_norms
+from gdcert.inits import gaussian as _gaussian
 from gdcert.sim.engine import GDProblem, Schedule, run_batch
-from gdcert.sim.inits import gaussian
-from gdcert.sim.runner import invariant_norms
+
+
+def gaussian(widths, *, seed, sigma=None):  # type: ignore[no-untyped-def]
+    return _gaussian(widths, seed=seed, sigma=sigma).weights()
 
 
 def _numpy_norms(weights: list[np.ndarray]) -> list[float]:

@@ -90,7 +90,9 @@ def test_available_and_why_unavailable() -> None:
 
 def test_make_errors() -> None:
     with pytest.raises(InputError, match="unknown"):
-        inits.make("orthogonal", (2, 2, 2))
+        inits.make("nonsense", (2, 2, 2))
+    with pytest.raises(InputError, match="sigma"):
+        inits.make("gaussian", (2, 2, 2), sigma=-1.0)
     with pytest.raises(InputError, match="square"):
         inits.make("zas", (2, 3, 2))
     with pytest.raises(InputError, match="between 1 and"):
@@ -251,3 +253,17 @@ def test_problem_input_errors() -> None:
         Problem.from_target(np.eye(2), depth=2, widths=(3, 2, 2))
     with pytest.raises(InputError, match="L \\+ 1"):
         Problem.from_target(np.eye(2), depth=2, widths=(2, 2))
+
+
+@pytest.mark.parametrize("name", ["identity", "zas", "near_identity", "gaussian", "xavier",
+                                  "orthogonal", "balanced"])
+def test_one_registry_builds_every_name_with_product_and_balancedness(name: str) -> None:
+    """One init registry: every name gives an Init whose product and b₀ match its layers."""
+    init = inits.make(name, (3, 3, 3, 3), seed=4)
+    ws = init.weights()
+    assert init.name == name and len(ws) == 3
+    np.testing.assert_allclose(init.product, linalg.product(ws), atol=1e-12)
+    assert init.b0 == pytest.approx(linalg.balancedness(ws), abs=1e-12)
+    again = inits.make(name, (3, 3, 3, 3), seed=4).weights()
+    for a, b in zip(ws, again, strict=True):
+        np.testing.assert_array_equal(a, b)

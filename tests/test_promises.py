@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gdcert.api import simulate
 from gdcert.bounds.nar_sastry import lemma3_beta
 from gdcert.problem import Problem
 from gdcert.sim import promises
-from gdcert.sim.runner import InitSpec, StepSpec, simulate
+from gdcert.spec import InitSpec, StepSpec
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_inputs"
 SPD = np.load(SAMPLES / "spd_4x4.npy")  # eigenvalues 0.5, 1, 2, 3
@@ -168,22 +169,22 @@ def test_lemma3_violated_when_the_layers_do_not_move() -> None:
     depth = 3
     eta = _lemma3_eta(depth, 3.0)
     still = [np.eye(4)] * depth  # "after 100 iterations" still at W_j(0) = I
-    out = promises.lemma3_final(still, SPD, eta, 100)
+    out = promises.lemma3_final(still, SPD, eta, 100, beta=lemma3_beta)
     assert not out.held and out.worst_margin > 1
     # at k = 0 the promise is |w − λ^{1/L}| ≤ |1 − λ^{1/L}|: I meets it with equality
-    assert promises.lemma3_final(still, SPD, eta, 0).held
+    assert promises.lemma3_final(still, SPD, eta, 0, beta=lemma3_beta).held
 
 
 def test_lemma3_held_at_the_limit_and_margin_by_hand() -> None:
     depth, eta, k = 2, 0.1, 20
     phi = np.diag([4.0, 0.25])
     root = np.diag([2.0, 0.5])
-    assert promises.lemma3_final([root, root], phi, eta, k).held
+    assert promises.lemma3_final([root, root], phi, eta, k, beta=lemma3_beta).held
     # per-direction error e_i with promise β_i^k |1 − λ_i^{1/2}|; put 2× the promise on λ = 4
     beta = abs(lemma3_beta(4.0, depth, eta))
     promised = beta**k * abs(1.0 - 2.0)
     w = np.diag([2.0 + 2.0 * promised, 0.5])
-    out = promises.lemma3_final([w, w], phi, eta, k)
+    out = promises.lemma3_final([w, w], phi, eta, k, beta=lemma3_beta)
     assert not out.held
     assert out.worst_margin == pytest.approx(2.0, rel=1e-5)  # less a 1e-9 rounding slack
     assert "λ = 4" in out.detail

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from gdcert.api import certify_relu
 from gdcert.bounds.nar_sastry import thm4
-from gdcert.relu import certify_relu, make_model
+from gdcert.relu_model import make_model
 from gdcert.sim.relu_engine import ReluProblem, run_relu_batch
 
 try:

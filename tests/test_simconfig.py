@@ -1,4 +1,4 @@
-"""The ``gdcert simulate`` configuration schema (``gdcert.sim.simconfig``).
+"""The ``gdcert simulate`` configuration schema (``gdcert.config.simulate``).
 
 Every error is one line that names the file, the line and the key; relative paths
 resolve against the config file's directory, never the working directory.
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gdcert.config import simulate as simconfig
 from gdcert.errors import InputError
-from gdcert.sim import simconfig
-from gdcert.sim.runner import StepSpec
+from gdcert.spec import StepSpec
 
 HEAD = "problem:\n  target: phi.npy\nnetwork:\n  depth: 2\n"
 

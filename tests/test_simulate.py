@@ -1,4 +1,4 @@
-"""``gdcert.sim.runner.simulate`` on deep linear networks: one pinned construction per
+"""``gdcert.simulate`` on deep linear networks: one pinned construction per
 outcome class, and properties of the bounds checked by simulation (hypothesis).
 
 Pinned constructions (each asserted below, with why it behaves so):
@@ -36,10 +36,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.polynomial import polynomial as npoly
 
+from gdcert.api import simulate
 from gdcert.bounds import nar_sastry, wu_wang_ma
 from gdcert.errors import InputError
 from gdcert.problem import Problem
-from gdcert.sim.runner import InitSpec, StepSpec, simulate
+from gdcert.spec import InitSpec, StepSpec
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_inputs"
 SPD = np.load(SAMPLES / "spd_4x4.npy")

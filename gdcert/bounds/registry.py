@@ -17,21 +17,10 @@ from gdcert.inits import Init
 from gdcert.linalg import prefix_suffix, residual_gradient
 from gdcert.problem import Problem
 from gdcert.results import Bound
+from gdcert.spec import BOUND_IDS as _BOUND_IDS
 
 #: Stable ids of every bound ``gdcert bound`` can report, in report order.
-BOUND_IDS = (
-    "nar_sastry.cor1",
-    "nar_sastry.cor2",
-    "nar_sastry.thm1",
-    "stability.exact",
-    "nar_sastry.thm2",
-    "nar_sastry.lemma3",
-    "nar_sastry.thm3",
-    "nar_sastry.thm3_sharp",
-    "wu_wang_ma.thm4_3",
-    "nguegnang.thm2_4",
-    "nguegnang.thm2_4_default",
-)
+BOUND_IDS = _BOUND_IDS
 
 #: The matrix-free Hessian (Lanczos) is used when depth·d_max³ and the parameter count are
 #: at most these; above them the balanced minimum's spectrum is used in closed form (exact
@@ -107,7 +96,8 @@ def _zas_bound(p: Problem, init_names: Sequence[str], tol: float) -> Bound:
     return b
 
 
-def _nguegnang_bounds(p: Problem, init: Init) -> list[Bound]:
+def nguegnang_bounds(p: Problem, init: Init) -> list[Bound]:
+    """Nguegnang et al.'s two bounds for the initial weights ``init`` (they depend on W⃗(0))."""
     if p.form == "target":
         y_norm = p.spectrum.rho
     else:
@@ -168,6 +158,6 @@ def compute_bounds(p: Problem, inits: Sequence[Init], *,
     out.extend(_identity_bounds(p, names, lr, tol))
     out.append(_zas_bound(p, names, tol))
     for init in inits:
-        out.extend(_nguegnang_bounds(p, init))
+        out.extend(nguegnang_bounds(p, init))
     return out
 

@@ -68,7 +68,36 @@ def render(report: object, *, as_json: bool, as_markdown: bool, output: str | No
         from gdcert.report.markdown import to_markdown
 
         emit(to_markdown(report), output)  # type: ignore[arg-type]
-    else:
-        from gdcert.report.terminal import render_report
+    elif output is None or output == "-":
+        from rich.console import Console
 
-        render_report(report, output=output)  # type: ignore[arg-type]
+        from gdcert.report.terminal import build
+
+        console = Console()
+        console.print(build(report, width=console.width - 4))  # type: ignore[arg-type]
+    else:
+        from gdcert.report.terminal import to_text
+
+        emit(to_text(report), output)  # type: ignore[arg-type]
+
+
+def emit_bytes(data: bytes, output: str) -> None:
+    """Write binary output (a PNG) atomically."""
+    from gdcert.io import atomic_write_bytes
+
+    atomic_write_bytes(Path(output), data)
+
+
+def check_outputs(*, plot: str | None = None, outputs: tuple[str | None, ...] = ()) -> None:
+    """Validate output paths and extras before any work starts (one-line errors)."""
+    import importlib.util
+
+    if plot and importlib.util.find_spec("matplotlib") is None:
+        raise InputError("--plot needs matplotlib: pip install 'gdcert[plot]'")
+    for out in (plot, *outputs):
+        if out and out != "-":
+            parent = Path(out).parent
+            if not parent.is_dir():
+                raise InputError(f"{out}: cannot write: directory '{parent}' does not exist")
+            if Path(out).is_dir():
+                raise InputError(f"{out}: cannot write: is a directory; expected a file path")

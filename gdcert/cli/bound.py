@@ -56,6 +56,10 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         raise InputError("--json and --markdown are mutually exclusive")
     if not (tol > 0 and tol < 1):
         raise InputError(f"--tol must be in (0, 1), got {tol}")
+    if lr is not None:
+        from gdcert.validate import check_lr
+
+        lr = check_lr(lr, name="--lr")
     problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
                            loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
     report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
@@ -63,7 +67,7 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
     if verify:
         from gdcert.api import verify_report
 
-        report = verify_report(problem, report, iterations=iterations, seeds=range(seeds),
+        report = verify_report(problem, report, iterations=iterations, seeds=seeds,
                                init_rank=init_rank, init_scale=init_scale)
     render(report, as_json=as_json, as_markdown=as_markdown, output=output)
     return 0

@@ -50,16 +50,16 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
     verified passes when certified or when simulated GD converges for every seed.
     Exit codes: 0 all checks pass · 1 a check fails · 2 usage/config/input error.
     """
-    from gdcert.check import (
-        CheckSpec,
-        StepSource,
-        evaluate_all,
+    from gdcert.api import evaluate_all
+    from gdcert.config.checks import (
+        _check_init,
         find_checks_file,
         load_checks,
         parse_lr_from,
         resolve_lr_from,
     )
     from gdcert.errors import EXIT_CHECK_FAILED, InputError
+    from gdcert.spec import CheckSpec, StepSource
 
     single = depth is not None or lr is not None or lr_from is not None or data is not None
     if single:
@@ -78,8 +78,6 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
             assert lr_from is not None
             file, key = parse_lr_from(lr_from)
             eta, source = resolve_lr_from(file, key)
-        from gdcert.check import _check_init
-
         chosen_init = init or "balanced"
         _check_init(chosen_init, "--init")
         target = paths[0] if paths else None
@@ -102,8 +100,14 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
         specs = [spec for f in files for spec in load_checks(f)]
     results = evaluate_all(specs)
 
+    from gdcert.cli._common import emit
     from gdcert.report import check_out
 
-    check_out.render(results, fmt=fmt, output=output)
+    if fmt == "text" and (output is None or output == "-"):
+        from rich.console import Console
+
+        Console().print(check_out.text_renderable(results))
+    else:
+        emit(check_out.render(results, fmt=fmt), output)
     failed = any(not r.passed for r in results)
     return EXIT_CHECK_FAILED if failed and not exit_zero else 0

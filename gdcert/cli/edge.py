@@ -30,10 +30,9 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
     Batched bracketing and bisection to --rtol; reports bound / edge for every
     applicable bound (how conservative each one is).
     """
-    from gdcert.api import load_problem
+    from gdcert.api import find_edge, load_problem
     from gdcert.errors import InputError
-    from gdcert.sim.edge import find_edge
-    from gdcert.sim.inits import NAMES
+    from gdcert.spec import INIT_NAMES as NAMES
 
     if init not in NAMES or init == "file":
         raise InputError(f"--init: expected one of {', '.join(n for n in NAMES if n != 'file')}"

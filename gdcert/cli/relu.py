@@ -27,8 +27,9 @@ def relu(model: str, lr: float | None, loss: str, as_json: bool, as_markdown: bo
     """
     import math
 
+    from gdcert.api import certify_relu
     from gdcert.errors import InputError
-    from gdcert.relu import certify_relu, load_model
+    from gdcert.relu_model import load_model
 
     if as_json and as_markdown:
         raise InputError("--json and --markdown are mutually exclusive")

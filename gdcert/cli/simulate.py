@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from gdcert.sim.relu_config import ReluSimConfig
+    from gdcert.spec import ReluSimConfig
 
 
 @click.command("simulate")
@@ -31,11 +31,13 @@ def simulate(config: str, as_json: bool, output: str | None, plot: str | None,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from gdcert.api import load_problem
-    from gdcert.sim import simconfig
-    from gdcert.sim.relu_config import ReluSimConfig
-    from gdcert.sim.runner import simulate as run_sim
+    from gdcert.api import simulate as run_sim
+    from gdcert.cli._common import check_outputs
+    from gdcert.config import simulate as simconfig
+    from gdcert.spec import ReluSimConfig
 
     cfg = simconfig.load(config)
+    check_outputs(plot=plot or cfg.output_plot, outputs=(output or cfg.output_json,))
     if isinstance(cfg, ReluSimConfig):
         return _simulate_relu(cfg, as_json=as_json, output=output, plot=plot,
                               no_records=no_records)
@@ -67,9 +69,9 @@ def simulate(config: str, as_json: bool, output: str | None, plot: str | None,
 
 def _simulate_relu(cfg: ReluSimConfig, *, as_json: bool, output: str | None, plot: str | None,
                    no_records: bool) -> int:
-    """``model: relu2``: GD on a two-layer ReLU network (gdcert.sim.relu_runner)."""
+    """``model: relu2``: GD on a two-layer ReLU network (gdcert.api.relu)."""
+    from gdcert.api import simulate_relu
     from gdcert.report.plot_relu import plot_relu_runs
-    from gdcert.sim.relu_runner import simulate_relu
 
     sim = simulate_relu(cfg)
     conv = "½Σ‖f̂−f‖²" if cfg.loss == "half-sum" else "Σ‖f̂−f‖²"
@@ -83,7 +85,7 @@ def _simulate_relu(cfg: ReluSimConfig, *, as_json: bool, output: str | None, plo
 
 
 def write_outputs(sim: object, *, as_json: bool, output: str | None, plot: str | None,
-                  with_records: bool, title: str, plotter: Callable[..., None] | None = None
+                  with_records: bool, title: str, plotter: Callable[..., bytes] | None = None
                   ) -> None:
     """JSON to stdout/file (atomically), the PNG plot, or the rich report."""
     import json
@@ -91,6 +93,7 @@ def write_outputs(sim: object, *, as_json: bool, output: str | None, plot: str |
 
     from rich.console import Console
 
+    from gdcert.cli._common import emit_bytes
     from gdcert.io import atomic_write_text
     from gdcert.report.sim_terminal import loss_curves, runs_table
 
@@ -100,11 +103,11 @@ def write_outputs(sim: object, *, as_json: bool, output: str | None, plot: str |
         atomic_write_text(Path(output), doc + "\n")
     runs = sim.runs  # type: ignore[attr-defined]
     if plot and runs and plotter is not None:
-        plotter(sim, plot, title=title)
+        emit_bytes(plotter(sim, title=title), plot)
     elif plot and runs:
         from gdcert.report.plot import plot_runs
 
-        plot_runs(runs, plot, title=title)
+        emit_bytes(plot_runs(runs, title=title), plot)
     if as_json:
         click.echo(doc)
         return

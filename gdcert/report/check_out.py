@@ -1,8 +1,8 @@
 """Renderers for ``gdcert check``: rich text, JSON, GitHub annotations, JUnit XML, Markdown.
 
-Each ``to_*`` function takes the :class:`~gdcert.check.CheckResult` list and returns a
+Each ``to_*`` function takes the :class:`~gdcert.results.CheckResult` list and returns a
 string; :func:`render` writes it to stdout or atomically to ``--output``. Renderers only
-format: every number and message comes from :mod:`gdcert.check`.
+format: every number and message comes from :mod:`gdcert.api.checks`.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from gdcert.check import CheckResult
+from gdcert.results import CheckResult
 
 SCHEMA_VERSION = 1
 
@@ -183,21 +182,13 @@ def to_text(results: Sequence[CheckResult], *, width: int = 120) -> str:
 # --------------------------------------------------------------------------- dispatch
 
 
-def render(results: Sequence[CheckResult], *, fmt: str, output: str | None = None) -> None:
-    """Write the report in ``fmt`` to stdout, or atomically to ``output``."""
-    if fmt == "text" and (output is None or output == "-"):
-        from rich.console import Console
-
-        Console().print(_text_renderable(results))
-        return
+def render(results: Sequence[CheckResult], *, fmt: str) -> str:
+    """The report in ``fmt`` (``text``, ``json``, ``github``, ``junit``, ``markdown``)."""
     renderers = {"json": to_json, "github": to_github, "junit": to_junit,
                  "markdown": to_markdown, "text": to_text}
-    text = renderers[fmt](results)
-    if output is None or output == "-":
-        import click
+    return renderers[fmt](results)
 
-        click.echo(text, nl=False)
-        return
-    from gdcert.io import atomic_write_text
 
-    atomic_write_text(Path(output), text)
+def text_renderable(results: Sequence[CheckResult]) -> Any:
+    """The rich renderable of the text format (for a terminal)."""
+    return _text_renderable(results)

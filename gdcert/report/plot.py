@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,12 +22,13 @@ def _matplotlib() -> Any:
     return plt
 
 
-def plot_runs(runs: Sequence[Any], path: str | os.PathLike[str], *, title: str = "") -> None:
-    """Loss gap (log scale) with promised envelopes; sharpness against 2/η when tracked."""
+def plot_runs(runs: Sequence[Any], *, title: str = "") -> bytes:
+    """PNG: loss gap (log scale) with promised envelopes; sharpness against 2/η when tracked.
+
+    Wu et al.'s envelope is drawn from the run's ``records["log_envelope"]`` (computed by
+    the API where the promise was checked).
+    """
     plt = _matplotlib()
-    from gdcert.sim.engine import Schedule
-    from gdcert.sim.promises import log_envelope
-    from gdcert.sim.runner import etas_of
 
     with_sharp = any(r.records.get("sharpness") is not None for r in runs)
     fig, axes = plt.subplots(1, 2 if with_sharp else 1, figsize=(11 if with_sharp else 7, 4.5))
@@ -38,10 +37,8 @@ def plot_runs(runs: Sequence[Any], path: str | os.PathLike[str], *, title: str =
         x = np.asarray(r.records["step_index"], dtype=float)
         gap = np.maximum(np.asarray(r.records["loss"]) - r.optimal_loss, 1e-300)
         line, = ax.semilogy(x, gap, label=f"η {r.step_label}, seed {r.seed}: {r.outcome}")
-        if any(p.bound_id == "wu_wang_ma.thm4_3" for p in r.promises):
-            sched = Schedule(**r.schedule)
-            env = gap[0] * np.exp(log_envelope(x.astype(np.int64),
-                                               etas_of(sched, max(r.iterations, 1))))
+        if r.records.get("log_envelope") is not None:
+            env = gap[0] * np.exp(np.asarray(r.records["log_envelope"], dtype=float))
             ax.semilogy(x, env, ls="--", color=line.get_color(), alpha=0.7,
                         label="Wu et al. envelope (1 − η/2)^t R(0)")
     ax.set_xlabel("iteration")
@@ -66,19 +63,16 @@ def plot_runs(runs: Sequence[Any], path: str | os.PathLike[str], *, title: str =
         ax2.grid(True, alpha=0.3)
         ax2.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, Path(path))
-    plt.close(fig)
+    return png_bytes(fig)
 
 
-def _save(fig: Any, path: Path) -> None:
-    """Atomic PNG write: render to a temp file in the same directory, then replace."""
-    if not path.parent.exists():
-        raise InputError(f"--plot {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(fd)
+def png_bytes(fig: Any) -> bytes:
+    """The figure as PNG bytes (the CLI writes them atomically); closes the figure."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
     try:
-        fig.savefig(tmp, dpi=120, format="png")
-        os.replace(tmp, path)
+        fig.savefig(buf, dpi=120, format="png")
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        plt.close(fig)
+    return buf.getvalue()

@@ -9,13 +9,11 @@ Only the first output is drawn when ``m > 1``.
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from gdcert.report.plot import _matplotlib, _save
+from gdcert.report.plot import _matplotlib, png_bytes
 
 #: Panels per row.
 PER_ROW = 3
@@ -26,7 +24,7 @@ def _first_output(values: Any) -> np.ndarray:
     return a[0] if a.ndim == 2 else a
 
 
-def plot_relu_runs(sim: Any, path: str | os.PathLike[str], *, title: str = "") -> None:
+def plot_relu_runs(sim: Any, *, title: str = "") -> bytes:
     """Draw ``f`` with ``f̂`` (or ``f̂_odd``/``f̂_even``) for every run of ``sim``."""
     plt = _matplotlib()
     runs = list(sim.runs)
@@ -63,5 +61,4 @@ def plot_relu_runs(sim: Any, path: str | os.PathLike[str], *, title: str = "") -
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    _save(fig, Path(path))
-    plt.close(fig)
+    return png_bytes(fig)

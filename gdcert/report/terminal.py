@@ -110,17 +110,9 @@ def build(report: Report, *, width: int = 76) -> Group:
     return Group(*parts)
 
 
-def render_report(report: Report, *, output: str | None = None) -> None:
-    """Print to stdout, or write plain text atomically to ``output``."""
-    if output is None or output == "-":
-        console = Console()
-        console.print(build(report, width=console.width - 4))
-        return
-    from pathlib import Path
-
-    from gdcert.io import atomic_write_text
-
+def to_text(report: Report, *, width: int = 120) -> str:
+    """The terminal report as plain text (no colour), for ``--output`` files."""
     buf = io.StringIO()
-    Console(file=buf, width=120, no_color=True, force_terminal=False).print(
-        build(report, width=116))
-    atomic_write_text(Path(output), buf.getvalue())
+    Console(file=buf, width=width, no_color=True, force_terminal=False).print(
+        build(report, width=width - 4))
+    return buf.getvalue()

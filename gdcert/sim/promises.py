@@ -13,7 +13,7 @@ Each check returns a :class:`PromiseCheck` — held or violated, with the worst 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,15 +95,14 @@ def nguegnang_monotone(bound_id: str, step_index: np.ndarray, loss: np.ndarray,
 
 
 def lemma3_final(final_weights: Sequence[np.ndarray], phi: np.ndarray, eta: float,
-                 iterations: int) -> PromiseCheck:
+                 iterations: int, *, beta: Callable[[float, int, float], float]
+                 ) -> PromiseCheck:
     """Nar & Sastry Lemma 3 at the final iterate k = K (identity init, symmetric PSD Φ).
 
     From ``W_j(0) = I`` every layer stays ``U diag(w_i) Uᵀ`` with Φ = U diag(λ_i) Uᵀ, and
-    ``|w_i[k] − λ_i^{1/L}| ≤ β_i^k |1 − λ_i^{1/L}|`` with β_i from
-    :func:`gdcert.bounds.nar_sastry.lemma3_beta`.
+    ``|w_i[k] − λ_i^{1/L}| ≤ β_i^k |1 − λ_i^{1/L}|`` with β_i = ``beta(λ_i, L, η)``
+    (:func:`gdcert.bounds.nar_sastry.lemma3_beta`, passed in by the API).
     """
-    from gdcert.bounds.nar_sastry import lemma3_beta
-
     depth = len(final_weights)
     lam, u = np.linalg.eigh(0.5 * (phi + phi.T))
     lam = np.clip(lam, 0.0, None)
@@ -111,9 +110,9 @@ def lemma3_final(final_weights: Sequence[np.ndarray], phi: np.ndarray, eta: floa
     target = lam ** (1.0 / depth)
     worst, worst_i = 0.0, 0
     for i, li in enumerate(lam):
-        beta = abs(lemma3_beta(float(li), depth, eta))
+        b_i = abs(beta(float(li), depth, eta))
         start = abs(1.0 - target[i])
-        promised = (beta**iterations) * start if beta > 0 else 0.0
+        promised = (b_i**iterations) * start if b_i > 0 else 0.0
         err = abs(w[i] - target[i])
         slack = RTOL * max(1.0, abs(target[i]))
         ratio = (err - slack) / promised if promised > 0 else (0.0 if err <= slack else math.inf)

@@ -1,4 +1,4 @@
-"""Two-layer ReLU models ``f̂(x) = W g(Vx − b)``: loading, evaluation, Theorem 4 report.
+"""Two-layer ReLU models ``f̂(x) = W g(Vx − b)``: loading and evaluation.
 
 Model file (``.npz``): ``W`` (m×r), ``V`` (r×n), ``b`` (r), ``X`` (n×N, columns are
 samples); optionally ``Y`` (m×N) targets. A 1-D ``W`` of length r is read as 1×r and a
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from gdcert.errors import InputError
-from gdcert.results import Bound, Report, Verdict
 
 
 @dataclass(frozen=True)
@@ -62,36 +61,3 @@ def make_model(w: np.ndarray, v: np.ndarray, b: np.ndarray, x: np.ndarray, *,
             raise InputError(f"MODEL {source}: array '{name}' contains NaN or Inf")
     return ReluModel(np.ascontiguousarray(w), np.ascontiguousarray(v), b,
                      np.ascontiguousarray(x), source)
-
-
-def certify_relu(model: ReluModel, *, lr: float | None = None, loss: str = "half-sum"
-                 ) -> Report:
-    """Theorem 4 for a trained model, with a verdict for ``lr``."""
-    from gdcert.bounds.nar_sastry import thm4
-
-    f = model.predict()
-    b = thm4(x_norms=np.linalg.norm(model.x, axis=0), f_norms=np.linalg.norm(f, axis=0),
-             loss=loss, eta=lr)
-    i = int(b.extras["argmax_sample"])
-    summary = {
-        "source": model.source, "form": "relu2", "shape": [model.w.shape[0], model.v.shape[1]],
-        "hidden_units": model.w.shape[1], "n_samples": model.x.shape[1], "loss": loss,
-        "argmax_sample": i, "argmax_x": model.x[:, i].tolist(),
-        "max_x_f": b.extras["max_x_f"],
-    }
-    verdict = None
-    if lr is not None:
-        verdict = _verdict(b, lr)
-    return Report(problem=summary, bounds=(b,), verdict=verdict)
-
-
-def _verdict(b: Bound, lr: float) -> Verdict:
-    if b.admits(lr):
-        return Verdict(step_size=lr, status="uncertified",
-                       summary=(f"η = {lr:.4g} is within Theorem 4's bound {b.max_step:.4g}: "
-                                "GD may have converged to this model (the bound is necessary, "
-                                "not sufficient)"))
-    return Verdict(step_size=lr, status="impossible", violates=(b.id,),
-                   summary=(f"η = {lr:.4g} exceeds Theorem 4's bound {b.max_step:.4g}: "
-                            "full-batch GD at this step size cannot converge to this model "
-                            f"(sample {b.extras['argmax_sample']} attains the maximum)"))

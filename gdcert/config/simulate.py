@@ -1,29 +1,44 @@
-"""The ``gdcert simulate`` configuration file: schema, step-size forms, path resolution.
+"""The ``gdcert simulate`` configuration file: one schema, ``model:`` the discriminator.
 
-Documented in ``docs/config.md``. Relative paths resolve against the config file's
-directory. ``step_size`` takes several forms, so it is parsed here (with line numbers)
+``model: linear`` (the default) describes GD on a deep linear network; ``model: relu2`` a
+two-layer ReLU network (Nar & Sastry 2018, Section 4). Documented in ``docs/config.md``.
+Relative paths resolve against the config file's directory.
+
+Linear form: ``step_size`` takes several forms, so it is parsed here (with line numbers)
 rather than by the generic schema:
 
 * a number (``0.05``, ``1e-3``) — constant;
 * ``{bound: nar_sastry.cor1, times: 0.9}`` — a bound by id, scaled;
-* ``{a1: 0.01, a2: 0.5, gamma: 0.5}`` — Nguegnang et al. eq. (5.2) ``min{a1, a2/(k+1)^γ}``
-  (``a1``/``a2`` may also be a bound: ``{a1: {bound: nguegnang.thm2_4}, ...}`` is not
-  supported — use numbers);
+* ``{a1: 0.01, a2: 0.5, gamma: 0.5}`` — Nguegnang et al. eq. (5.2) ``min{a1, a2/(k+1)^γ}``;
 * a list of any of the above (each is a separate set of runs).
+
+A two-layer ReLU network ``f̂(x) = W g(Vx − b)`` (Nar & Sastry 2018, Section 4), either
+from a model file or generated like the paper's Figure 2::
+
+    model: relu2
+    relu:
+      model_file: fig2.npz       # W (m×r), V (r×n), b (r), X (n×N), targets Y (m×N) or f
+      # ... or a generated problem (when model_file is absent):
+      n_samples: 1000            # x_i = i/N, i = 1..N, on (0, 1]
+      hidden: 20                 # r
+      seed: 54                   # W, V, b ~ N(0, 1) from this seed (an int or a list)
+      teacher_seed: 1054         # f = W_t g(V_t x − b), W_t, V_t ~ N(0, 1), b shared
+      loss: sum                  # sum: Σ‖f̂ − f‖² (Figure 2) | half-sum: ½Σ (Theorem 4)
+    step_size: [2.0e-4, 3.0e-4]  # constant step sizes only
+    iterations: 20000
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gdcert.config import ConfigDoc, Field, ListOf, load_yaml, positive_float, validate
+from gdcert.config.document import ConfigDoc
+from gdcert.config.loader import load_yaml
+from gdcert.config.schema import Field, ListOf, positive_float, validate
 from gdcert.errors import InputError
-from gdcert.sim.inits import NAMES as INIT_NAMES
-from gdcert.sim.relu_config import ReluSimConfig
-from gdcert.sim.runner import InitSpec, StepSpec
+from gdcert.spec import BOUND_IDS, INIT_NAMES, InitSpec, ReluSimConfig, SimConfig, StepSpec
 
 SCHEMA: dict[str, Field] = {
     "problem": Field({
@@ -59,29 +74,30 @@ SCHEMA: dict[str, Field] = {
 }
 
 
-@dataclass(frozen=True)
-class SimConfig:
-    """A validated simulate configuration, with paths resolved."""
+RELU_SECTION: dict[str, Field] = {
+    "model_file": Field((str, type(None)), help=".npz with W, V, b, X and Y (or f)"),
+    "n_samples": Field(int, default=1000, positive=True),
+    "hidden": Field(int, default=20, positive=True),
+    "teacher_seed": Field(int, default=1),
+    "loss": Field(str, default="half-sum", choices=("half-sum", "sum")),
+}
 
-    path: Path
-    target: str | None
-    data: str | None
-    samples_as_rows: bool
-    loss: str
-    depth: int
-    widths: tuple[int, ...] | None
-    init: InitSpec
-    steps: tuple[StepSpec, ...]
-    iterations: int
-    tolerance: float | None
-    seeds: tuple[int, ...]
-    divergence_factor: float
-    track_balancedness: bool | None
-    track_sharpness: bool
-    track_invariants: bool
-    record_every: int
-    output_json: str | None
-    output_plot: str | None
+RELU_SCHEMA: dict[str, Field] = {
+    "model": Field(str, choices=("relu2",)),
+    "relu": Field(RELU_SECTION, required=True),
+    "iterations": Field(int, default=10_000, positive=True),
+    "tolerance": Field((float, type(None)), positive=True),
+    "divergence_factor": Field(float, default=1e6, positive=True),
+    "track": Field({"record_every": Field(int, default=0)}),
+    "output": Field({
+        "json": Field((str, type(None))),
+        "plot": Field((str, type(None))),
+    }),
+}
+
+#: Keys of the linear form that have no meaning for ``model: relu2``.
+LINEAR_ONLY = ("problem", "network", "init", "seeds")
+
 
 
 def _resolve(base: Path, value: str | None) -> str | None:
@@ -125,8 +141,6 @@ def _step(doc: ConfigDoc, value: Any, keypath: tuple[str | int, ...]) -> StepSpe
             if not isinstance(value["bound"], str):
                 raise InputError(f"{where}: '{key}.bound' must be a bound id such as "
                                  f"nar_sastry.cor1, got {value['bound']!r}")
-            from gdcert.bounds.registry import BOUND_IDS
-
             if value["bound"] not in BOUND_IDS:
                 raise InputError(f"{where}: '{key}.bound': unknown bound id "
                                  f"{value['bound']!r}; expected one of {', '.join(BOUND_IDS)}")
@@ -220,10 +234,69 @@ def parse(doc: ConfigDoc) -> SimConfig:
 
 def load(path: str | Path) -> SimConfig | ReluSimConfig:
     """Read and validate a simulate configuration file (YAML); ``model: relu2`` gives a
-    :class:`gdcert.sim.relu_config.ReluSimConfig`."""
+    :class:`gdcert.spec.ReluSimConfig`."""
     doc = load_yaml(path)
     if isinstance(doc.data, dict) and doc.data.get("model") == "relu2":
-        from gdcert.sim.relu_config import parse_relu
-
-        return parse_relu(doc, dict(doc.data), resolve=_resolve, existing=_existing)
+        return parse_relu(doc, dict(doc.data))
     return parse(doc)
+
+
+def _seed_list(doc: ConfigDoc, value: Any) -> tuple[int, ...]:
+    """``relu.seed``: a non-negative integer or a non-empty list of them."""
+    where = _where(doc, ("relu", "seed"))
+    items = value if isinstance(value, list) else [value]
+    if items and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in items):
+        return tuple(items)
+    raise InputError(f"{where}: 'relu.seed' must be a non-negative integer or a non-empty "
+                     f"list of them, got {value!r}")
+
+
+def _steps(doc: ConfigDoc, value: Any) -> tuple[float, ...]:
+    """Constant step sizes only (a number or a list of numbers)."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise InputError(f"{_where(doc, ('step_size',))}: 'step_size' list is empty")
+    out = []
+    for i, v in enumerate(items):
+        key: tuple[str | int, ...] = ("step_size", i) if isinstance(value, list) else (
+            "step_size",)
+        if isinstance(v, dict):
+            raise InputError(f"{_where(doc, key)}: 'step_size': model relu2 takes constant "
+                             "step sizes only (numbers), not bounds or schedules")
+        out.append(positive_float(v, where=f"{_where(doc, key)}: 'step_size'"))
+    return tuple(out)
+
+
+def parse_relu(doc: ConfigDoc, data: dict[str, Any]) -> ReluSimConfig:
+    """Validate the ``model: relu2`` form of the configuration."""
+    for key in LINEAR_ONLY:
+        if key in data:
+            hint = " (use 'relu.seed')" if key == "seeds" else ""
+            raise InputError(f"{_where(doc, (key,))}: '{key}' is for model: linear; model "
+                             f"relu2 is described by the 'relu' section{hint}")
+    if "step_size" not in data:
+        raise InputError(f"{doc.path}: missing required key 'step_size'")
+    data = dict(data)
+    steps = _steps(doc, data.pop("step_size"))
+    relu_raw = data.get("relu")
+    seeds: tuple[int, ...] = (0,)
+    if isinstance(relu_raw, dict):
+        relu_raw = dict(relu_raw)
+        if "seed" in relu_raw:
+            seeds = _seed_list(doc, relu_raw.pop("seed"))
+        data["relu"] = relu_raw
+    cfg = validate(doc, RELU_SCHEMA, data=data)
+    relu = cfg["relu"]
+    if relu["teacher_seed"] < 0:
+        raise InputError(f"{_where(doc, ('relu', 'teacher_seed'))}: 'relu.teacher_seed' must "
+                         f"be a non-negative integer, got {relu['teacher_seed']}")
+    base = doc.path.parent
+    out = cfg["output"]
+    model_file = _existing(doc, ("relu", "model_file"), _resolve(base, relu["model_file"]))
+    return ReluSimConfig(
+        path=doc.path, loss=relu["loss"], model_file=model_file,
+        n_samples=relu["n_samples"], hidden=relu["hidden"], seeds=seeds,
+        teacher_seed=relu["teacher_seed"], steps=steps, iterations=cfg["iterations"],
+        tolerance=cfg["tolerance"], divergence_factor=cfg["divergence_factor"],
+        record_every=cfg["track"]["record_every"],
+        output_json=_resolve(base, out["json"]), output_plot=_resolve(base, out["plot"]))

@@ -1,0 +1,88 @@
+"""``edge``: the empirical edge from an initialisation, and every bound's ratio to it.
+
+The bounds are computed once (the init's, with Nguegnang et al.'s at each seed's W⃗(0),
+the least over the seeds); the search (:func:`gdcert.sim.edge.search`) asks the compiled
+core about batches of step sizes × all seeds at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from gdcert import inits as _inits
+from gdcert.api.runs import default_tolerance
+from gdcert.api.simulation import gd_problem
+from gdcert.problem import Problem
+from gdcert.results import Bound, Edge
+from gdcert.spec import InitSpec
+
+
+def ratio_key(b: Bound) -> str:
+    """``id`` (or ``id@point`` for the exact threshold at several points)."""
+    return f"{b.id}@{b.point}" if b.point else b.id
+
+
+def _relevant(b: Bound, init: str) -> bool:
+    return b.applies and (b.init is None or b.init == init) and math.isfinite(b.log10_max_step)
+
+
+def edge_bounds(problem: Problem, inits: Sequence[_inits.Init]) -> list[Bound]:
+    """The bounds for the first init, Nguegnang et al.'s as the least over all ``inits``."""
+    from gdcert.bounds.registry import compute_bounds, nguegnang_bounds
+
+    bounds = [b for b in compute_bounds(problem, inits[:1]) if not b.id.startswith("nguegnang")]
+    least: dict[str, Bound] = {}
+    for init in inits:
+        for b in nguegnang_bounds(problem, init):
+            if b.applies and (b.id not in least
+                              or b.log10_max_step < least[b.id].log10_max_step):
+                least[b.id] = b
+    return bounds + list(least.values())
+
+
+def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = (0,),
+              iterations: int = 20_000, tolerance: float | None = None, rtol: float = 0.01,
+              start: float | None = None, per_round: int = 6,
+              progress: Callable[[float, float], None] | None = None) -> Edge:
+    """Locate the empirical edge to relative precision ``rtol``.
+
+    ``start`` is the first guess (default: Nar & Sastry's Corollary 1 where it applies,
+    else 1). Non-monotone behaviour (a step size that converges above one that does not)
+    is resolved towards the smallest failure: the edge is the largest step size below
+    which every tested step size converged.
+    """
+    from gdcert.sim.edge import search
+    from gdcert.sim.engine import Schedule
+    from gdcert.sim.models import Job, LinearModel, RunSettings
+
+    spec = InitSpec(name=init) if isinstance(init, str) else init
+    seeds = tuple(seeds)
+    tol = default_tolerance(problem) if tolerance is None else float(tolerance)
+    init_objs = [_inits.from_spec(spec, problem.widths, s) for s in seeds]
+    inits0 = [i.weights() for i in init_objs]
+    bounds = edge_bounds(problem, init_objs)
+    model = LinearModel(gd_problem(problem))
+    settings = RunSettings(max_iter=iterations, loss_target=problem.optimal_loss + tol,
+                           record_every=max(iterations, 1))
+    seen: list[tuple[float, bool]] = []
+
+    def converge(etas: Sequence[float]) -> list[bool]:
+        jobs = [Job(w, Schedule.constant(e)) for e in etas for w in inits0]
+        stops = [t.stop == "target" for t in model.run(jobs, settings)]
+        out = [all(stops[i * len(seeds):(i + 1) * len(seeds)]) for i in range(len(etas))]
+        seen.extend(zip(etas, out, strict=True))
+        if progress is not None:
+            progress(max((e for e, ok in seen if ok), default=0.0),
+                     min((e for e, ok in seen if not ok), default=math.inf))
+        return out
+
+    if start is None:
+        cor1 = next((b for b in bounds if b.id == "nar_sastry.cor1" and b.applies), None)
+        start = cor1.max_step if cor1 is not None and math.isfinite(cor1.max_step) else 1.0
+    lo, hi, history = search(converge, start=start, rtol=rtol, per_round=per_round,
+                             what=f"within {iterations} iterations from init {spec.name} ")
+    ratios = {ratio_key(b): b.max_step / lo for b in bounds if _relevant(b, spec.name)}
+    return Edge(edge=lo, bracket=(lo, hi), init=spec.name, seeds=seeds, iterations=iterations,
+                tolerance=tol, evaluations=len(history) * len(seeds), ratios=ratios,
+                bounds=tuple(bounds), history=tuple(history))

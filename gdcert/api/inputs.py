@@ -1,0 +1,74 @@
+"""Inputs of the API: problems from files, initialisations and weights, checked."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from gdcert import inits as _inits
+from gdcert.errors import InputError
+from gdcert.problem import Loss, Problem
+
+InitArg = str | os.PathLike[str] | _inits.Init
+
+
+def load_problem(target: str | os.PathLike[str] | None = None, *, data: str | None = None,
+                 depth: int, widths: Sequence[int] | None = None, loss: Loss = "sum",
+                 samples_as_rows: bool = False) -> Problem:
+    """Read a target matrix file (``TARGET``) or a dataset ``.npz`` (``data``) into a Problem."""
+    from gdcert import io
+
+    if (target is None) == (data is None):
+        raise InputError("give exactly one of TARGET or --data")
+    if data is not None:
+        x, y = io.load_data(data, samples_as_rows=samples_as_rows)
+        return Problem.from_data(x, y, depth=depth, widths=widths, loss=loss, source=str(data))
+    assert target is not None
+    phi = io.load_matrix(target)
+    return Problem.from_target(phi, depth=depth, widths=widths, source=str(target))
+
+
+def resolve_inits(problem: Problem, inits: Sequence[InitArg] | None, *, seed: int = 0,
+                  init_rank: int | None = None, init_scale: float = 1.0) -> list[_inits.Init]:
+    """Turn init names / weight files into :class:`~gdcert.inits.Init` objects.
+
+    ``None`` means every built-in initialisation defined for the problem's widths.
+    """
+    names: Sequence[InitArg] = (_inits.available(problem.widths) if inits is None else inits)
+    out: list[_inits.Init] = []
+    for item in names:
+        if isinstance(item, _inits.Init):
+            init = item
+        elif str(item) in _inits.BUILTIN:
+            init = _inits.make(str(item), problem.widths, rank=init_rank, scale=init_scale,
+                               seed=seed)
+        elif str(item).lower().endswith(".npz"):
+            init = _inits.from_file(str(item), what="init")
+        else:
+            raise InputError(f"init: unknown initialisation {str(item)[:80]!r}; expected one "
+                             f"of {', '.join(_inits.BUILTIN)} or an .npz file of weights W1..WL")
+        if init.widths != problem.widths:
+            raise InputError(f"init {init.name}: layer widths {init.widths} do not match the "
+                             f"problem's widths {problem.widths}")
+        out.append(init)
+    return out
+
+
+def check_weights(problem: Problem, weights: Sequence[np.ndarray], *, what: str = "weights"
+                  ) -> list[np.ndarray]:
+    """Weights [W_1..W_L] must chain and match the problem's input/output dimensions."""
+    ws = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
+    if not ws:
+        raise InputError(f"{what}: no layers given")
+    for j in range(1, len(ws)):
+        if ws[j].shape[1] != ws[j - 1].shape[0]:
+            raise InputError(f"{what}: W{j + 1} has {ws[j].shape[1]} columns but W{j} has "
+                             f"{ws[j - 1].shape[0]} rows: layers do not chain")
+    if ws[0].shape[1] != problem.d_in or ws[-1].shape[0] != problem.d_out:
+        raise InputError(f"{what}: the product W_L⋯W_1 is {ws[-1].shape[0]}×{ws[0].shape[1]} "
+                         f"but the target is {problem.d_out}×{problem.d_in}")
+    if len(ws) != problem.depth:
+        raise InputError(f"{what}: {len(ws)} layers given but the depth is {problem.depth}")
+    return ws

@@ -1,0 +1,40 @@
+"""The empirical edge: the largest constant step size at which simulated GD still reaches
+the optimal loss, and how every bound compares with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gdcert.results.core import Bound, jsonable
+
+
+@dataclass(frozen=True)
+class Edge:
+    """The empirical edge and how every applicable bound compares with it."""
+
+    edge: float
+    bracket: tuple[float, float]
+    init: str
+    seeds: tuple[int, ...]
+    iterations: int
+    tolerance: float
+    evaluations: int
+    ratios: dict[str, float]
+    bounds: tuple[Bound, ...] = field(repr=False)
+    history: tuple[tuple[float, bool], ...] = field(repr=False, default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "edge": jsonable(self.edge),
+            "bracket": jsonable(list(self.bracket)),
+            "init": self.init,
+            "seeds": list(self.seeds),
+            "iterations": self.iterations,
+            "tolerance": self.tolerance,
+            "evaluations": self.evaluations,
+            "ratios": jsonable(self.ratios),
+            "bounds": [b.to_dict() for b in self.bounds],
+            "history": [{"step_size": e, "converged_all_seeds": ok} for e, ok in self.history],
+        }

@@ -1,0 +1,181 @@
+"""What a user asked for, before anything is computed: plain frozen specifications.
+
+The configuration parsers (:mod:`gdcert.config`) and the CLI build these; the API
+(:mod:`gdcert.api`) turns them into problems, initial weights, bounds and runs. They sit
+in the bottom layer (numpy-free, no imports from gdcert but :mod:`gdcert.errors`) so that
+every layer can name them, and they hold only names and numbers: a spec never loads a
+file, draws weights or evaluates a bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+#: Every initialisation name (one registry: :mod:`gdcert.inits`); ``file`` reads weights.
+INIT_NAMES = ("identity", "zas", "near_identity", "gaussian", "xavier", "orthogonal",
+              "balanced", "file")
+#: Initialisations whose weights do not depend on the seed.
+DETERMINISTIC_INITS = ("identity", "zas", "file")
+#: Initialisations ``gdcert bound`` evaluates by default (where defined for the widths).
+DEFAULT_BOUND_INITS = ("identity", "zas", "balanced")
+
+#: Stable ids of every bound ``gdcert bound`` can report, in report order.
+BOUND_IDS = (
+    "nar_sastry.cor1",
+    "nar_sastry.cor2",
+    "nar_sastry.thm1",
+    "stability.exact",
+    "nar_sastry.thm2",
+    "nar_sastry.lemma3",
+    "nar_sastry.thm3",
+    "nar_sastry.thm3_sharp",
+    "wu_wang_ma.thm4_3",
+    "nguegnang.thm2_4",
+    "nguegnang.thm2_4_default",
+)
+
+Loss = Literal["sum", "mean"]
+Requirement = Literal["necessary", "sufficient", "verified"]
+REQUIREMENTS: tuple[Requirement, ...] = ("necessary", "sufficient", "verified")
+DEFAULT_CHECK_INIT = "balanced"
+DEFAULT_CHECK_ITERATIONS = 5_000
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """How to initialise a run: a name from :data:`INIT_NAMES` and its knobs.
+
+    ``sigma``: entry scale of ``near_identity``/``gaussian``; ``rank``/``scale``: of
+    ``balanced`` (``scale`` also of ``orthogonal``); ``file``: an ``.npz`` of W1..WL.
+    """
+
+    name: str = "balanced"
+    sigma: float | None = None
+    rank: int | None = None
+    scale: float = 1.0
+    file: str | None = None
+
+    @property
+    def deterministic(self) -> bool:
+        return self.name in DETERMINISTIC_INITS
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step size: constant ``eta``; schedule ``min(a1, a2/(k+1)^gamma)``; or a bound.
+
+    A bound is given by id (``nar_sastry.cor1``), optionally scaled by ``times``; the API
+    resolves it for the run's own initialisation (init-dependent bounds such as
+    Nguegnang et al.'s are evaluated at each seed's W⃗(0)).
+    """
+
+    eta: float | None = None
+    a1: float | None = None
+    a2: float | None = None
+    gamma: float | None = None
+    bound: str | None = None
+    times: float = 1.0
+    #: Where the step size was written (``file:line: 'key'``): prefixes errors about it.
+    where: str | None = field(default=None, compare=False)
+
+    @property
+    def label(self) -> str:
+        if self.bound is not None:
+            return f"{self.times:g}×{self.bound}" if self.times != 1.0 else self.bound
+        if self.eta is not None:
+            return f"{self.eta:.4g}"
+        return f"min({self.a1:.3g}, {self.a2:.3g}/(k+1)^{self.gamma:g})"
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """A validated ``gdcert simulate`` configuration (``model: linear``), paths resolved."""
+
+    path: Path
+    target: str | None
+    data: str | None
+    samples_as_rows: bool
+    loss: str
+    depth: int
+    widths: tuple[int, ...] | None
+    init: InitSpec
+    steps: tuple[StepSpec, ...]
+    iterations: int
+    tolerance: float | None
+    seeds: tuple[int, ...]
+    divergence_factor: float
+    track_balancedness: bool | None
+    track_sharpness: bool
+    track_invariants: bool
+    record_every: int
+    output_json: str | None
+    output_plot: str | None
+    model: str = "linear"
+
+
+@dataclass(frozen=True)
+class ReluSimConfig:
+    """A validated ``model: relu2`` simulate configuration, with paths resolved."""
+
+    path: Path
+    loss: str
+    model_file: str | None
+    n_samples: int
+    hidden: int
+    seeds: tuple[int, ...]
+    teacher_seed: int
+    steps: tuple[float, ...]
+    iterations: int
+    tolerance: float | None
+    divergence_factor: float
+    record_every: int
+    output_json: str | None
+    output_plot: str | None
+    model: str = "relu2"
+
+
+@dataclass(frozen=True)
+class StepSource:
+    """Where a step size was written: a file and line (``None`` for the command line)."""
+
+    file: str | None
+    line: int | None
+    key: str  # 'optimizer.lr' in a training config, 'checks[0].lr' or '--lr'
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "key": self.key}
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check, fully resolved: paths are absolute or relative to the working directory."""
+
+    name: str
+    depth: int
+    step_size: float
+    source: StepSource
+    requirement: Requirement = "necessary"
+    target: str | None = None
+    data: str | None = None
+    widths: tuple[int, ...] | None = None
+    loss: Loss = "sum"
+    samples_as_rows: bool = False
+    init: str = DEFAULT_CHECK_INIT
+    seeds: int = 1
+    iterations: int = DEFAULT_CHECK_ITERATIONS
+    tolerance: float | None = None
+    checks_file: str | None = None
+    checks_line: int | None = None
+
+    @property
+    def problem_source(self) -> str:
+        return self.target if self.target is not None else f"--data {self.data}"
+
+    def where(self) -> str:
+        """``.gdcert.yaml:7: check 'spd'`` (for error messages)."""
+        if self.checks_file is None:
+            return f"check {self.name!r}"
+        line = f":{self.checks_line}" if self.checks_line is not None else ""
+        return f"{self.checks_file}{line}: check {self.name!r}"
