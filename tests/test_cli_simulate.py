@@ -140,6 +140,7 @@ def test_output_option_overrides_the_config(cfgdir: Path, tmp_path: Path) -> Non
     assert [r["outcome"] for r in loads(target.read_text())["runs"]][0] == "converged_global"
 
 
+@pytest.mark.plot
 def test_plot_writes_a_png(cfgdir: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "loss.png"

@@ -80,3 +80,16 @@ def test_quickstart_second_command_runs_pytest() -> None:
     install, argv = split_install(quickstart_commands()[1])
     assert install == "pip install '.[test]'"
     assert argv == ["python", "-m", "pytest", "-q"]
+
+
+def test_python_api_example_runs() -> None:
+    """The README's Python API block runs as written (from the repository root)."""
+    text = README.read_text(encoding="utf-8")
+    section = re.search(r"^## Python API\s*$(.*?)(?=^## )", text, re.M | re.S)
+    assert section, "README.md has no '## Python API' section"
+    block = re.search(r"^```python\s*$(.*?)^```\s*$", section.group(1), re.M | re.S)
+    assert block
+    code = block.group(1) + "\nassert report.verdict is not None\nassert result.passed\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]

@@ -42,6 +42,7 @@ def figure2(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path | None
     return json.loads(result.stdout), (png if plot else None)
 
 
+@pytest.mark.plot
 def test_figure2_fixed_point_at_2e4_and_orbit_at_3e4(figure2: tuple[dict, Path | None]) -> None:
     doc, png = figure2
     assert doc["problem"]["form"] == "relu2" and doc["problem"]["loss"] == "sum"

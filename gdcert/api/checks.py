@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from gdcert.api.certification import certify
@@ -48,6 +49,140 @@ def _usable(b: Any) -> bool:
     return bool(b.applies) and not math.isnan(b.log10_max_step)
 
 
+@dataclass(frozen=True)
+class _Findings:
+    """What the bounds say about η for one check (every seed's report)."""
+
+    eta: float
+    necessary: list[Any]  # global necessary bounds (not those at a given solution)
+    violated: list[Any]
+    nec_limit: Any
+    per_seed: list[list[Any]]  # per seed: the sufficient bounds for the stated init
+    suff_limit: Any  # the least over seeds of each seed's best sufficient bound
+    certified_by: list[Any]
+    certified: bool
+
+    @property
+    def status(self) -> str:
+        return "impossible" if self.violated else "certified" if self.certified \
+            else "uncertified"
+
+    def details(self, reports: Sequence[Any]) -> dict[str, Any]:
+        return {
+            "necessary": [{"id": b.id, "max_step": b.max_step} for b in self.necessary],
+            "sufficient": [{"id": b.id, "init": b.init, "max_step": b.max_step,
+                            "guarantee": b.guarantee} for b in self.per_seed[0]],
+            "certified_by": ([f"{b.id}[{b.init}]" for b in self.certified_by]
+                             if self.certified else []),
+            "violates": [b.id for b in self.violated],
+            "verdict": reports[0].verdict.summary if len(reports) == 1 and reports[0].verdict
+            else None,
+            "seeds_certified": len(reports),
+        }
+
+
+def _findings(reports: Sequence[Any], eta: float) -> _Findings:
+    necessary = [b for b in reports[0].bounds
+                 if _usable(b) and b.kind == "necessary" and b.point is None]
+    # A random init is certified only when every seed's init is, so its limit is the
+    # least over the seeds of each seed's best sufficient bound.
+    per_seed = [[b for b in r.bounds if _usable(b) and b.kind == "sufficient"
+                 and b.init is not None] for r in reports]
+    best_per_seed = [max(s, key=lambda b: b.log10_max_step) for s in per_seed if s]
+    suff_limit = (min(best_per_seed, key=lambda b: b.log10_max_step)
+                  if len(best_per_seed) == len(per_seed) else None)
+    certified_by = [b for b in per_seed[0] if b.admits(eta)]
+    return _Findings(
+        eta=eta, necessary=necessary, violated=[b for b in necessary if not b.admits(eta)],
+        nec_limit=min(necessary, key=lambda b: b.log10_max_step, default=None),
+        per_seed=per_seed, suff_limit=suff_limit, certified_by=certified_by,
+        certified=all(any(b.admits(eta) for b in s) for s in per_seed) and bool(certified_by))
+
+
+def _suggestions(f: _Findings) -> tuple[Suggestion | None, Suggestion | None]:
+    """(necessary, sufficient): the largest η each requirement would accept, and why."""
+    nec = (Suggestion(f.nec_limit.max_step, f.nec_limit.id, None,
+                      f"use η ≤ {_fmt(f.nec_limit.max_step)} (set by the necessary bound "
+                      f"{f.nec_limit.id})") if f.nec_limit is not None else None)
+    suff = (Suggestion(f.suff_limit.max_step, f.suff_limit.id, f.suff_limit.init,
+                       f"use η ≤ {_fmt(f.suff_limit.max_step)} (certified by "
+                       f"{_bound_label(f.suff_limit)})") if f.suff_limit is not None else None)
+    return nec, suff
+
+
+def _no_sufficient(spec: CheckSpec) -> str:
+    return (f"no sufficient bound applies to init {spec.init} for this problem"
+            + ("" if spec.init in ("identity", "zas") else
+               " (Nguegnang et al. needs XXᵀ of full rank)"))
+
+
+_Judgement = tuple[bool, str | None, str]  # passed, passed_by, message
+
+
+def _judge_necessary(f: _Findings) -> _Judgement:
+    eta = _fmt(f.eta)
+    if f.violated:
+        b = min(f.violated, key=lambda b: b.log10_max_step)
+        return False, None, (f"η = {eta} exceeds the necessary bound {b.id} (max "
+                             f"{_fmt(b.max_step)}): GD cannot converge to a global minimum at "
+                             "this step size")
+    if f.nec_limit is None:
+        return True, "no-necessary-bound", (
+            f"η = {eta}: no necessary bound applies to this problem (e.g. data not "
+            "whitened), so nothing rules this step size out")
+    return True, "bound", (f"η = {eta} is within the necessary bound {f.nec_limit.id} "
+                           f"(max {_fmt(f.nec_limit.max_step)})")
+
+
+def _judge_sufficient(spec: CheckSpec, f: _Findings) -> _Judgement:
+    eta = _fmt(f.eta)
+    if f.certified:
+        return True, "bound", (f"η = {eta} is certified for init {spec.init} by "
+                               + ", ".join(f"{b.id} (max {_fmt(b.max_step)})"
+                                           for b in f.certified_by)
+                               + f": {f.certified_by[0].guarantee}")
+    if f.suff_limit is None:
+        message = f"η = {eta} is not certified: {_no_sufficient(spec)}"
+    else:
+        message = (f"η = {eta} is above every applicable sufficient bound for init "
+                   f"{spec.init} (largest: {_bound_label(f.suff_limit)}, "
+                   f"{_fmt(f.suff_limit.max_step)})")
+    if f.violated:
+        message += f"; it also exceeds the necessary bound {f.violated[0].id}"
+    return False, None, message
+
+
+def _judge_verified(spec: CheckSpec, f: _Findings, problem: Any,
+                    details: dict[str, Any]) -> _Judgement:
+    eta = _fmt(f.eta)
+    if f.certified:
+        return True, "bound", (f"η = {eta} is certified for init {spec.init} by "
+                               + ", ".join(b.id for b in f.certified_by)
+                               + " (no simulation needed)")
+    if f.violated:
+        b = f.violated[0]
+        return False, None, (f"η = {eta} exceeds the necessary bound {b.id} (max "
+                             f"{_fmt(b.max_step)}): GD cannot converge to a global minimum "
+                             "(not simulated)")
+    passed, message, sim = _verify_by_simulation(spec, problem)
+    details["simulation"] = sim
+    return passed, "simulation" if passed else None, message
+
+
+def _suggestion(spec: CheckSpec, f: _Findings, passed: bool) -> Suggestion | None:
+    nec, suff = _suggestions(f)
+    if spec.requirement == "necessary":
+        return nec
+    if spec.requirement == "sufficient" or passed:
+        return suff
+    base = suff or (nec if f.violated else None)
+    edge = (f"run `gdcert edge {spec.problem_source} --depth {spec.depth} "
+            f"--init {spec.init}` for the empirical limit")
+    if base is not None:
+        return Suggestion(base.max_step, base.bound, base.init, f"{base.text}; {edge}")
+    return Suggestion(None, None, None, f"{_no_sufficient(spec)}; {edge}")
+
+
 def evaluate(spec: CheckSpec) -> CheckResult:
     """Evaluate one check (loads its problem; may simulate for ``verified``)."""
     started = time.perf_counter()
@@ -58,108 +193,20 @@ def evaluate(spec: CheckSpec) -> CheckResult:
         reports = _reports(spec, problem)
     except InputError as exc:
         raise InputError(f"{spec.where()}: {exc}") from None
-    eta = spec.step_size
-    # Global necessary bounds (not those at one given solution, which carry a `point`).
-    necessary = [b for b in reports[0].bounds
-                 if _usable(b) and b.kind == "necessary" and b.point is None]
-    violated = [b for b in necessary if not b.admits(eta)]
-    nec_limit = min(necessary, key=lambda b: b.log10_max_step, default=None)
-    # Per report (seed), the sufficient bounds for the stated init; a random init is
-    # certified only when every seed's init is, so its limit is the least over seeds.
-    per_seed = [[b for b in r.bounds if _usable(b) and b.kind == "sufficient"
-                 and b.init is not None] for r in reports]
-    best_per_seed = [max(s, key=lambda b: b.log10_max_step) for s in per_seed if s]
-    suff_limit = (min(best_per_seed, key=lambda b: b.log10_max_step)
-                  if len(best_per_seed) == len(per_seed) else None)
-    certified_by = [b for b in per_seed[0] if b.admits(eta)]
-    certified = all(any(b.admits(eta) for b in s) for s in per_seed) and bool(certified_by)
-    status = "impossible" if violated else "certified" if certified else "uncertified"
-    details: dict[str, Any] = {
-        "necessary": [{"id": b.id, "max_step": b.max_step} for b in necessary],
-        "sufficient": [{"id": b.id, "init": b.init, "max_step": b.max_step,
-                        "guarantee": b.guarantee} for b in per_seed[0]],
-        "certified_by": [f"{b.id}[{b.init}]" for b in certified_by] if certified else [],
-        "violates": [b.id for b in violated],
-        "verdict": reports[0].verdict.summary if len(reports) == 1 and reports[0].verdict
-        else None,
-        "seeds_certified": len(reports),
-    }
-    nec_suggestion = (Suggestion(nec_limit.max_step, nec_limit.id, None,
-                                 f"use η ≤ {_fmt(nec_limit.max_step)} (set by the necessary "
-                                 f"bound {nec_limit.id})") if nec_limit is not None else None)
-    suff_suggestion = (Suggestion(suff_limit.max_step, suff_limit.id, suff_limit.init,
-                                  f"use η ≤ {_fmt(suff_limit.max_step)} (certified by "
-                                  f"{_bound_label(suff_limit)})")
-                       if suff_limit is not None else None)
-    no_suff = (f"no sufficient bound applies to init {spec.init} for this problem"
-               + ("" if spec.init in ("identity", "zas") else
-                  " (Nguegnang et al. needs XXᵀ of full rank)"))
-    passed_by: str | None = None
-    suggestion: Suggestion | None
+    f = _findings(reports, spec.step_size)
+    details = f.details(reports)
     if spec.requirement == "necessary":
-        suggestion = nec_suggestion
-        if violated:
-            b = min(violated, key=lambda b: b.log10_max_step)
-            passed = False
-            message = (f"η = {_fmt(eta)} exceeds the necessary bound {b.id} "
-                       f"(max {_fmt(b.max_step)}): GD cannot converge to a global minimum at "
-                       "this step size")
-        elif nec_limit is None:
-            passed, passed_by = True, "no-necessary-bound"
-            message = (f"η = {_fmt(eta)}: no necessary bound applies to this problem (e.g. "
-                       "data not whitened), so nothing rules this step size out")
-        else:
-            passed, passed_by = True, "bound"
-            message = (f"η = {_fmt(eta)} is within the necessary bound {nec_limit.id} "
-                       f"(max {_fmt(nec_limit.max_step)})")
+        passed, passed_by, message = _judge_necessary(f)
     elif spec.requirement == "sufficient":
-        suggestion = suff_suggestion
-        if certified:
-            passed, passed_by = True, "bound"
-            message = (f"η = {_fmt(eta)} is certified for init {spec.init} by "
-                       + ", ".join(f"{b.id} (max {_fmt(b.max_step)})" for b in certified_by)
-                       + f": {certified_by[0].guarantee}")
-        else:
-            passed = False
-            if suff_limit is None:
-                message = f"η = {_fmt(eta)} is not certified: {no_suff}"
-            else:
-                message = (f"η = {_fmt(eta)} is above every applicable sufficient bound for "
-                           f"init {spec.init} (largest: {_bound_label(suff_limit)}, "
-                           f"{_fmt(suff_limit.max_step)})")
-            if violated:
-                message += f"; it also exceeds the necessary bound {violated[0].id}"
+        passed, passed_by, message = _judge_sufficient(spec, f)
     else:
-        suggestion = suff_suggestion
-        if certified:
-            passed, passed_by = True, "bound"
-            message = (f"η = {_fmt(eta)} is certified for init {spec.init} by "
-                       + ", ".join(b.id for b in certified_by) + " (no simulation needed)")
-        elif violated:
-            b = violated[0]
-            passed = False
-            message = (f"η = {_fmt(eta)} exceeds the necessary bound {b.id} "
-                       f"(max {_fmt(b.max_step)}): GD cannot converge to a global minimum "
-                       "(not simulated)")
-            suggestion = suff_suggestion or nec_suggestion
-        else:
-            passed, message, sim = _verify_by_simulation(spec, problem)
-            passed_by = "simulation" if passed else None
-            details["simulation"] = sim
-        if not passed:
-            edge = (f"run `gdcert edge {spec.problem_source} --depth {spec.depth} "
-                    f"--init {spec.init}` for the empirical limit")
-            if suggestion is not None:
-                suggestion = Suggestion(suggestion.max_step, suggestion.bound, suggestion.init,
-                                        f"{suggestion.text}; {edge}")
-            else:
-                suggestion = Suggestion(None, None, None, f"{no_suff}; {edge}")
+        passed, passed_by, message = _judge_verified(spec, f, problem, details)
     return CheckResult(
-        name=spec.name, passed=passed, requirement=spec.requirement, step_size=eta,
-        source=spec.source, status=status, message=message, suggestion=suggestion,
-        passed_by=passed_by, init=spec.init, problem=spec.problem_source,
-        checks_file=spec.checks_file, seconds=time.perf_counter() - started,
-        details=details)
+        name=spec.name, passed=passed, requirement=spec.requirement, step_size=spec.step_size,
+        source=spec.source, status=f.status, message=message,
+        suggestion=_suggestion(spec, f, passed), passed_by=passed_by, init=spec.init,
+        problem=spec.problem_source, checks_file=spec.checks_file,
+        seconds=time.perf_counter() - started, details=details)
 
 
 def _verify_by_simulation(spec: CheckSpec, problem: Any) -> tuple[bool, str, dict[str, Any]]:

@@ -199,13 +199,43 @@ def _make_run(
     )
 
 
-def simulate_relu(
-    cfg: ReluSimConfig,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-    parallel: bool = True,
-    group_size: int = 8,
-) -> Simulation:
+def _relu_jobs(cfg: ReluSimConfig) -> tuple[list[_Job], dict[str, Any], str]:
+    """Every (seed, step size) job, the problems by key, and the init's name."""
+    if cfg.model_file is not None:
+        prob, init = file_problem(cfg.model_file, loss=cfg.loss)
+        return [_Job(None, eta, prob, init) for eta in cfg.steps], {"file": prob}, "file"
+    jobs: list[_Job] = []
+    problems: dict[str, Any] = {}
+    for seed in cfg.seeds:
+        prob, init = generated_problem(seed=seed, teacher_seed=cfg.teacher_seed,
+                                       n_samples=cfg.n_samples, hidden=cfg.hidden,
+                                       loss=cfg.loss)
+        problems[str(seed)] = prob
+        jobs += [_Job(seed, eta, prob, init) for eta in cfg.steps]
+    return jobs, problems, "gaussian"
+
+
+def _relu_summary(cfg: ReluSimConfig, problems: dict[str, Any]) -> dict[str, Any]:
+    first = next(iter(problems.values()))
+    m, r, n = first.shape
+    summary: dict[str, Any] = {
+        "form": "relu2", "source": cfg.model_file or "generated",
+        "shape": {"outputs": m, "hidden_units": r, "inputs": n},
+        "n_samples": int(first.x.shape[1]), "loss": cfg.loss,
+        "loss_formula": "½ Σ_i ‖f̂(x_i) − f(x_i)‖²" if cfg.loss == "half-sum"
+        else "Σ_i ‖f̂(x_i) − f(x_i)‖²",
+        "optimal_loss_note": "0 (a lower bound; attained for a generated teacher problem)",
+        "x": first.x.tolist(),
+        "targets": {k: p.y.tolist() for k, p in problems.items()},
+        "bias": {k: p.b.tolist() for k, p in problems.items()},
+    }
+    if cfg.model_file is None:
+        summary["teacher_seed"] = cfg.teacher_seed
+    return summary
+
+
+def simulate_relu(cfg: ReluSimConfig, *, progress: Callable[[int, int], None] | None = None,
+                  parallel: bool = True, group_size: int = 8) -> Simulation:
     """Run GD for every (seed, step size) pair of ``cfg``; classify each run.
 
     ``tolerance`` (default ``1e-10 ×`` the loss of the zero network, ``c‖Y‖_F²``) is the
@@ -215,78 +245,23 @@ def simulate_relu(
     from gdcert.sim.engine import Schedule
     from gdcert.sim.models import Job, RunSettings, run_jobs
 
-    jobs: list[_Job] = []
-    problems: dict[str, Any] = {}
-    if cfg.model_file is not None:
-        prob, init = file_problem(cfg.model_file, loss=cfg.loss)
-        problems["file"] = prob
-        jobs = [_Job(None, eta, prob, init) for eta in cfg.steps]
-        init_name = "file"
-    else:
-        for seed in cfg.seeds:
-            prob, init = generated_problem(
-                seed=seed,
-                teacher_seed=cfg.teacher_seed,
-                n_samples=cfg.n_samples,
-                hidden=cfg.hidden,
-                loss=cfg.loss,
-            )
-            problems[str(seed)] = prob
-            jobs += [_Job(seed, eta, prob, init) for eta in cfg.steps]
-        init_name = "gaussian"
+    jobs, problems, init_name = _relu_jobs(cfg)
     first = next(iter(problems.values()))
     y_sq = max(float(np.sum(p.y * p.y)) for p in problems.values())
-    tol = (
-        DEFAULT_RTOL * max(first.c * y_sq, 1e-300)
-        if cfg.tolerance is None
-        else float(cfg.tolerance)
-    )
+    tol = (DEFAULT_RTOL * max(first.c * y_sq, 1e-300) if cfg.tolerance is None
+           else float(cfg.tolerance))
     grad_tol = GRAD_RTOL * max(first.c * math.sqrt(y_sq) * float(np.linalg.norm(first.x)), 1.0)
-
-    run_settings = RunSettings(
-        max_iter=cfg.iterations,
-        loss_target=tol,
-        div_factor=cfg.divergence_factor,
-        record_every=cfg.record_every,
-        parallel=parallel,
-    )
+    run_settings = RunSettings(max_iter=cfg.iterations, loss_target=tol,
+                               div_factor=cfg.divergence_factor,
+                               record_every=cfg.record_every, parallel=parallel)
     trajs, interrupted = run_jobs(
-        Relu2Model(),
-        [Job(j.init, Schedule.constant(j.eta), j.problem) for j in jobs],
-        run_settings,
-        group_size=group_size,
-        progress=progress,
-    )
-    runs = [
-        _make_run(j, t, loss=cfg.loss, tol=tol, grad_tol=grad_tol, init_name=init_name)
-        for j, t in zip(jobs, trajs, strict=False)
-    ]
-    m, r, n = first.shape
-    summary: dict[str, Any] = {
-        "form": "relu2",
-        "source": cfg.model_file or "generated",
-        "shape": {"outputs": m, "hidden_units": r, "inputs": n},
-        "n_samples": int(first.x.shape[1]),
-        "loss": cfg.loss,
-        "loss_formula": "½ Σ_i ‖f̂(x_i) − f(x_i)‖²"
-        if cfg.loss == "half-sum"
-        else "Σ_i ‖f̂(x_i) − f(x_i)‖²",
-        "optimal_loss_note": "0 (a lower bound; attained for a generated teacher problem)",
-        "x": first.x.tolist(),
-        "targets": {k: p.y.tolist() for k, p in problems.items()},
-        "bias": {k: p.b.tolist() for k, p in problems.items()},
-    }
-    if cfg.model_file is None:
-        summary["teacher_seed"] = cfg.teacher_seed
-    settings = {
-        "model": "relu2",
-        "iterations": cfg.iterations,
-        "tolerance": tol,
-        "grad_tol": grad_tol,
-        "seeds": list(cfg.seeds) if cfg.model_file is None else [],
-        "step_sizes": [f"{e:.4g}" for e in cfg.steps],
-        "orbit_drift_rtol": ORBIT_DRIFT_RTOL,
-    }
-    return Simulation(
-        problem=summary, runs=tuple(runs), bounds=(), settings=settings, interrupted=interrupted
-    )
+        Relu2Model(), [Job(j.init, Schedule.constant(j.eta), j.problem) for j in jobs],
+        run_settings, group_size=group_size, progress=progress)
+    runs = [_make_run(j, t, loss=cfg.loss, tol=tol, grad_tol=grad_tol, init_name=init_name)
+            for j, t in zip(jobs, trajs, strict=False)]
+    settings = {"model": "relu2", "iterations": cfg.iterations, "tolerance": tol,
+                "grad_tol": grad_tol, "seeds": list(cfg.seeds) if cfg.model_file is None else [],
+                "step_sizes": [f"{e:.4g}" for e in cfg.steps],
+                "orbit_drift_rtol": ORBIT_DRIFT_RTOL}
+    return Simulation(problem=_relu_summary(cfg, problems), runs=tuple(runs), bounds=(),
+                      settings=settings, interrupted=interrupted)
