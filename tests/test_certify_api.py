@@ -163,7 +163,7 @@ def test_bad_weights_and_lr_rejected() -> None:
     with pytest.raises(InputError, match="layers given"):
         certify(np.eye(2), depth=2, weights=[np.eye(2)])
     for lr in (0.0, -1.0, math.inf, math.nan, True):
-        with pytest.raises(InputError, match="--lr"):
+        with pytest.raises(InputError, match="lr must be"):
             certify(np.eye(2), depth=2, lr=lr)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="depth"):
         certify(np.eye(2))

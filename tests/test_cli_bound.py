@@ -757,7 +757,7 @@ def check_document(doc: dict[str, Any]) -> None:
     assert p["definiteness"] in ("positive definite", "positive semidefinite",
                                  "negative semidefinite", "indefinite", "n/a (not symmetric)")
     for init in p["inits"]:
-        assert set(init) == {"name", "description", "b0", "path"}
+        assert set(init) == {"name", "description", "b0", "seed", "path"}
         assert isinstance(init["name"], str) and isinstance(init["description"], str)
         if init["name"] in ("identity", "zas", "balanced"):
             assert init["path"] is None

@@ -642,7 +642,7 @@ def test_weights_chain(tmp_path: Path) -> None:
 def test_weights_do_not_chain(tmp_path: Path) -> None:
     path = tmp_path / "w.npz"
     np.savez(path, W1=np.ones((4, 3)), W2=np.ones((4, 4)), W3=np.ones((2, 5)))
-    with _expect(r"^--weights .*w\.npz: W3 has 5 columns but W2 has 4 rows: layers do not chain$"):
+    with _expect(r"^weights .*w\.npz: W3 has 5 columns but W2 has 4 rows: layers do not chain$"):
         load_weights(path)
 
 

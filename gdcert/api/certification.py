@@ -21,7 +21,7 @@ from gdcert.api.verdict import make_verdict
 from gdcert.errors import InputError
 from gdcert.problem import Problem
 from gdcert.results import Report
-from gdcert.validate import check_lr
+from gdcert.validate import check_lr, label
 
 
 def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
@@ -49,24 +49,31 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
                               init_scale=init_scale)
     ws = None
     if weights is not None:
-        what = "weights"
+        what = label("weights")
         if isinstance(weights, (str, os.PathLike)):
             from gdcert import io
 
-            what = f"weights {weights}"
-            weights = io.load_weights(weights)
+            what = f"{what} {weights}"
+            weights = io.load_weights(weights, what=label("weights"))
         ws = check_weights(problem, weights, what=what)
     bounds = compute_bounds(problem, init_objs, weights=ws, lr=eta, tol=tol)
     notes = _notes(problem, init_objs)
     verdict = make_verdict(eta, bounds, problem) if eta is not None else None
     summary = problem.summary()
     given: list[InitArg | None] = list(inits) if inits else [None] * len(init_objs)
-    summary["seed"] = seed
-    summary["inits"] = [{"name": i.name, "description": i.description, "b0": i.b0,
-                         "path": None if p is None or isinstance(p, _inits.Init)
-                         or str(p) in _inits.BUILTIN else str(p)}
-                        for i, p in zip(init_objs, given, strict=True)]
+    summary["inits"] = [_init_summary(i, p, seed) for i, p in zip(init_objs, given, strict=True)]
     return Report(problem=summary, bounds=tuple(bounds), verdict=verdict, notes=tuple(notes))
+
+
+def _init_summary(init: _inits.Init, given: InitArg | None, seed: int) -> dict[str, object]:
+    """The report's entry for one init: a weights file keeps its path; a random init drawn
+    by name keeps its seed (so ``--verify`` re-draws the very same weights)."""
+    by_name = given is None or (not isinstance(given, _inits.Init)
+                                and str(given) in _inits.BUILTIN)
+    path = None if by_name or isinstance(given, _inits.Init) else str(given)
+    random = by_name and init.name not in _inits.DETERMINISTIC
+    return {"name": init.name, "description": init.description, "b0": init.b0,
+            "seed": seed if random else None, "path": path}
 
 
 def _notes(p: Problem, inits: Sequence[_inits.Init]) -> list[str]:

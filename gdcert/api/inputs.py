@@ -10,6 +10,7 @@ import numpy as np
 from gdcert import inits as _inits
 from gdcert.errors import InputError
 from gdcert.problem import Loss, Problem
+from gdcert.validate import label
 
 InitArg = str | os.PathLike[str] | _inits.Init
 
@@ -45,20 +46,22 @@ def resolve_inits(problem: Problem, inits: Sequence[InitArg] | None, *, seed: in
             init = _inits.make(str(item), problem.widths, rank=init_rank, scale=init_scale,
                                seed=seed)
         elif str(item).lower().endswith(".npz"):
-            init = _inits.from_file(str(item), what="init")
+            init = _inits.from_file(str(item), what=label("init"))
         else:
-            raise InputError(f"init: unknown initialisation {str(item)[:80]!r}; expected one "
-                             f"of {', '.join(_inits.BUILTIN)} or an .npz file of weights W1..WL")
+            raise InputError(f"{label('init')}: unknown initialisation {str(item)[:80]!r}; "
+                             f"expected one of {', '.join(_inits.BUILTIN)} or an .npz file "
+                             "of weights W1..WL")
         if init.widths != problem.widths:
-            raise InputError(f"init {init.name}: layer widths {init.widths} do not match the "
-                             f"problem's widths {problem.widths}")
+            raise InputError(f"{label('init')} {init.name}: layer widths {init.widths} do not "
+                             f"match the problem's widths {problem.widths}")
         out.append(init)
     return out
 
 
-def check_weights(problem: Problem, weights: Sequence[np.ndarray], *, what: str = "weights"
+def check_weights(problem: Problem, weights: Sequence[np.ndarray], *, what: str | None = None
                   ) -> list[np.ndarray]:
     """Weights [W_1..W_L] must chain and match the problem's input/output dimensions."""
+    what = what or label("weights")
     ws = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
     if not ws:
         raise InputError(f"{what}: no layers given")
@@ -70,5 +73,6 @@ def check_weights(problem: Problem, weights: Sequence[np.ndarray], *, what: str 
         raise InputError(f"{what}: the product W_L⋯W_1 is {ws[-1].shape[0]}×{ws[0].shape[1]} "
                          f"but the target is {problem.d_out}×{problem.d_in}")
     if len(ws) != problem.depth:
-        raise InputError(f"{what}: {len(ws)} layers given but the depth is {problem.depth}")
+        raise InputError(f"{what}: {len(ws)} layers given but {label('depth')} is "
+                         f"{problem.depth}")
     return ws

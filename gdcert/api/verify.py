@@ -27,10 +27,10 @@ def verify_report(problem: Problem, report: Report, *, iterations: int = 20_000,
     """
     runs: list[Any] = []
     eta = report.verdict.step_size if report.verdict else None
-    first = int(report.problem.get("seed", 0) or 0)
-    seed_list = list(range(first, first + seeds)) if isinstance(seeds, int) else list(seeds)
     for init in report.problem.get("inits", []):
         name = init["name"]
+        first = int(init.get("seed") or 0)
+        seed_list = list(range(first, first + seeds)) if isinstance(seeds, int) else list(seeds)
         if init.get("path"):
             spec = InitSpec(name="file", file=init["path"])
         elif name in _inits.BUILTIN:

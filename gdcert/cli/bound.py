@@ -51,6 +51,7 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
     """
     from gdcert.api import certify, load_problem
     from gdcert.errors import InputError
+    from gdcert.validate import argument_names
 
     if as_json and as_markdown:
         raise InputError("--json and --markdown are mutually exclusive")
@@ -62,8 +63,9 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         lr = check_lr(lr, name="--lr")
     problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
                            loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
-    report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
-                     init_rank=init_rank, init_scale=init_scale, tol=tol)
+    with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
+        report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
+                         init_rank=init_rank, init_scale=init_scale, tol=tol)
     if verify:
         from gdcert.api import verify_report
 

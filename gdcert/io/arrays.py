@@ -448,7 +448,7 @@ def load_data(
 _WEIGHT_KEY = re.compile(r"W([1-9][0-9]*)")
 
 
-def load_weights(path: str | os.PathLike[str], *, what: str = "--weights") -> list[np.ndarray]:
+def load_weights(path: str | os.PathLike[str], *, what: str = "weights") -> list[np.ndarray]:
     """Layer matrices ``[W1, ..., WL]`` from an ``.npz`` archive with keys ``W1``..``WL``.
 
     The network computes ``W_L ⋯ W_1 x``, so consecutive layers must chain:

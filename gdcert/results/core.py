@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gdcert.linalg import pow10
-
 SCHEMA_VERSION = 1
 
 Kind = Literal["necessary", "sufficient", "exact-local"]
@@ -87,6 +85,8 @@ class Bound:
 
     @property
     def max_step(self) -> float:
+        from gdcert.linalg import pow10  # numpy: imported only when a value is needed
+
         return pow10(self.log10_max_step)
 
     def admits(self, eta: float) -> bool:
