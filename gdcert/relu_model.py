@@ -8,7 +8,7 @@ samples); optionally ``Y`` (m×N) targets. A 1-D ``W`` of length r is read as 1�
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +22,28 @@ class ReluModel:
     b: np.ndarray  # r
     x: np.ndarray  # n×N
     source: str = "model"
+    y: np.ndarray | None = None  # m×N targets, when the file has them
+
+    def grad_norm(self, loss: str = "half-sum") -> tuple[float, float]:
+        """(‖∇ℓ‖_F over W and V, a scale for it) for ``loss`` (needs the targets ``y``).
+
+        ℓ = c Σ_i ‖f̂(x_i) − y_i‖² with c = ½ (half-sum), 1 (sum), 1/(2N) (mean):
+        ∇_W ℓ = 2c R Hᵀ, ∇_V ℓ = 2c ((WᵀR) ⊙ 1[VX − b > 0]) Xᵀ, R = f̂(X) − Y,
+        H = g(VX − b). The scale 2c ‖Y‖_F (‖H‖_F + ‖W‖_F ‖X‖_F) is the size of those
+        products with the residual replaced by Y.
+        """
+        assert self.y is not None
+        c = {"half-sum": 0.5, "sum": 1.0, "mean": 0.5 / self.x.shape[1]}[loss]
+        pre = self.v @ self.x - self.b[:, None]
+        h = np.maximum(pre, 0.0)
+        r = self.w @ h - self.y
+        g_w = 2 * c * (r @ h.T)
+        g_v = 2 * c * (((self.w.T @ r) * (pre > 0)) @ self.x.T)
+        grad = float(np.sqrt(np.sum(g_w * g_w) + np.sum(g_v * g_v)))
+        norm = np.linalg.norm
+        scale = 2 * c * float(norm(self.y)) * (float(norm(h))
+                                               + float(norm(self.w)) * float(norm(self.x)))
+        return grad, max(scale, 1e-300)
 
     def predict(self, x: np.ndarray | None = None) -> np.ndarray:
         """f̂(X) = W g(VX − b 1ᵀ), m×N."""
@@ -34,7 +56,22 @@ def load_model(path: str | os.PathLike[str]) -> ReluModel:
     from gdcert.io import load_npz_arrays
 
     arrays = load_npz_arrays(path, required=("W", "V", "b", "X"), what="MODEL")
-    return make_model(arrays["W"], arrays["V"], arrays["b"], arrays["X"], source=str(path))
+    model = make_model(arrays["W"], arrays["V"], arrays["b"], arrays["X"], source=str(path))
+    names = [k for k in ("Y", "f") if k in arrays]
+    if len(names) == 2:
+        raise InputError(f"MODEL {path}: give the targets once, as 'Y' or as 'f', not both")
+    if not names:
+        return model
+    y = np.asarray(arrays[names[0]], dtype=np.float64)
+    y = y[None, :] if y.ndim == 1 else y
+    m, n_samples = model.w.shape[0], model.x.shape[1]
+    if y.shape != (m, n_samples):
+        raise InputError(f"MODEL {path}: targets '{names[0]}' have shape {y.shape} but W has "
+                         f"{m} output(s) and X has {n_samples} samples: expected ({m}, "
+                         f"{n_samples})")
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"MODEL {path}: array '{names[0]}' contains NaN or Inf")
+    return replace(model, y=np.ascontiguousarray(y))
 
 
 def make_model(w: np.ndarray, v: np.ndarray, b: np.ndarray, x: np.ndarray, *,

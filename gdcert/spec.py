@@ -24,6 +24,7 @@ DEFAULT_BOUND_INITS = ("identity", "zas", "balanced")
 #: Stable ids of every bound ``gdcert bound`` can report, in report order.
 BOUND_IDS = (
     "nar_sastry.cor1",
+    "gdcert.cor1_data",
     "nar_sastry.cor2",
     "nar_sastry.thm1",
     "stability.exact",

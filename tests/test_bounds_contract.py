@@ -20,6 +20,7 @@ from gdcert.results import Bound, Report
 
 KINDS = {
     "nar_sastry.cor1": "necessary",
+    "gdcert.cor1_data": "necessary",
     "nar_sastry.cor2": "necessary",
     "nar_sastry.thm1": "necessary",
     "stability.exact": "exact-local",

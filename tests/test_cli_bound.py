@@ -31,7 +31,7 @@ COR1 = 0.25  # 2 / (L ρ^{2(L−1)/L}) with ρ = 4, L = 2
 THM2 = 0.125  # min{1/L, 1/(L ρ^{2(L−1)/L})}
 
 BOUND_IDS = {
-    "nar_sastry.cor1", "nar_sastry.cor2", "nar_sastry.thm1", "stability.exact",
+    "nar_sastry.cor1", "gdcert.cor1_data", "nar_sastry.cor2", "nar_sastry.thm1", "stability.exact",
     "nar_sastry.thm2", "nar_sastry.lemma3", "nar_sastry.thm3", "nar_sastry.thm3_sharp",
     "wu_wang_ma.thm4_3", "nguegnang.thm2_4", "nguegnang.thm2_4_default",
 }

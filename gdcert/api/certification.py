@@ -58,7 +58,7 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
         ws = check_weights(problem, weights, what=what)
     bounds = compute_bounds(problem, init_objs, weights=ws, lr=eta, tol=tol)
     notes = _notes(problem, init_objs)
-    verdict = make_verdict(eta, bounds, problem) if eta is not None else None
+    verdict = make_verdict(eta, bounds, problem, init_objs) if eta is not None else None
     summary = problem.summary()
     given: list[InitArg | None] = list(inits) if inits else [None] * len(init_objs)
     summary["inits"] = [_init_summary(i, p, seed) for i, p in zip(init_objs, given, strict=True)]

@@ -23,7 +23,7 @@ import numpy as np
 from gdcert.api.runs import DEFAULT_RTOL, GRAD_RTOL
 from gdcert.bounds.nar_sastry import thm4
 from gdcert.errors import InputError
-from gdcert.relu_model import ReluModel, make_model
+from gdcert.relu_model import ReluModel, load_model
 from gdcert.results import Bound, Report, Run, Simulation, Verdict
 from gdcert.sim.models import ORBIT_DRIFT_RTOL, Relu2Model
 from gdcert.spec import ReluSimConfig
@@ -40,12 +40,9 @@ class _Job:
 def certify_relu(model: ReluModel, *, lr: float | None = None, loss: str = "half-sum") -> Report:
     """Theorem 4 for a trained model, with a verdict for ``lr``."""
     f = model.predict()
-    b = thm4(
-        x_norms=np.linalg.norm(model.x, axis=0),
-        f_norms=np.linalg.norm(f, axis=0),
-        loss=loss,
-        eta=lr,
-    )
+    grad, scale = model.grad_norm(loss) if model.y is not None else (None, 1.0)
+    b = thm4(x_norms=np.linalg.norm(model.x, axis=0), f_norms=np.linalg.norm(f, axis=0),
+             loss=loss, eta=lr, grad_norm=grad, grad_scale=scale)
     i = int(b.extras["argmax_sample"])
     summary = {
         "source": model.source,
@@ -65,6 +62,9 @@ def certify_relu(model: ReluModel, *, lr: float | None = None, loss: str = "half
 
 
 def _verdict(b: Bound, lr: float) -> Verdict:
+    if not b.applies:
+        return Verdict(step_size=lr, status="uncertified",
+                       summary=f"η = {lr:.4g}: Theorem 4 does not apply — {b.reason}")
     if b.admits(lr):
         return Verdict(
             step_size=lr,
@@ -109,29 +109,13 @@ def generated_problem(
 
 def file_problem(path: str, *, loss: str) -> tuple[Any, tuple[np.ndarray, np.ndarray]]:
     """Problem and init from an ``.npz``: ``W``, ``V``, ``b``, ``X`` and ``Y`` (or ``f``)."""
-    from gdcert.io import load_npz_arrays
     from gdcert.sim.relu_engine import ReluProblem
 
-    arrays = load_npz_arrays(path, required=("W", "V", "b", "X"), what="MODEL")
-    model = make_model(arrays["W"], arrays["V"], arrays["b"], arrays["X"], source=path)
-    names = [k for k in ("Y", "f") if k in arrays]
-    if not names:
-        raise InputError(
-            f"MODEL {path}: missing the targets: an array 'Y' (or 'f') of shape "
-            f"(m, N) (present: {', '.join(arrays)})"
-        )
-    if len(names) == 2:
-        raise InputError(f"MODEL {path}: give the targets once, as 'Y' or as 'f', not both")
-    y = arrays[names[0]]
-    y = y[None, :] if y.ndim == 1 else y
-    m, n_samples = model.w.shape[0], model.x.shape[1]
-    if y.shape != (m, n_samples):
-        raise InputError(
-            f"MODEL {path}: targets '{names[0]}' have shape {y.shape} but W has "
-            f"{m} output(s) and X has {n_samples} samples: expected ({m}, "
-            f"{n_samples})"
-        )
-    return ReluProblem.make(model.x, y, model.b, loss=loss), (model.w, model.v)
+    model = load_model(path)
+    if model.y is None:
+        raise InputError(f"MODEL {path}: missing the targets: an array 'Y' (or 'f') of shape "
+                         f"({model.w.shape[0]}, {model.x.shape[1]})")
+    return ReluProblem.make(model.x, model.y, model.b, loss=loss), (model.w, model.v)
 
 
 def _flat(a: np.ndarray) -> list[Any]:

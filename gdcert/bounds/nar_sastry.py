@@ -398,7 +398,8 @@ RELU_LOSSES = ("half-sum", "sum", "mean")
 
 
 def thm4(*, x_norms: np.ndarray, f_norms: np.ndarray, loss: str = "half-sum",
-         eta: float | None = None) -> Bound:
+         eta: float | None = None, grad_norm: float | None = None,
+         grad_scale: float = 1.0) -> Bound:
     """Largest step size at which GD could have converged to a two-layer ReLU model.
 
     Nar & Sastry (2018), Theorem 4: for ``f̂(x) = W g(Vx − b)`` trained by GD on
@@ -411,6 +412,12 @@ def thm4(*, x_norms: np.ndarray, f_norms: np.ndarray, loss: str = "half-sum",
     for the ``half-sum`` convention; ``1/(2 max)`` for ``sum`` (Σ‖·‖², the loss of the
     paper's Figure 2) and ``N/max`` for ``mean`` ((1/2N)Σ‖·‖²). Extras: the maximum,
     the sample attaining it (0-based index) and, with ``eta``, whether it is admitted.
+
+    The theorem is about a point GD converged to, so a critical point: with ``grad_norm``
+    (‖∇ℓ‖_F over W and V, from the data) the assumption is checked — the model counts as
+    critical when ``grad_norm ≤ 1e-6 · grad_scale`` — and a model that is not critical gets
+    ``applies = False`` (its value is still reported). Without it (no targets) the
+    assumption is reported as not checked (``holds = None``).
     """
     x_norms = np.asarray(x_norms, dtype=np.float64)
     f_norms = np.asarray(f_norms, dtype=np.float64)
@@ -429,12 +436,23 @@ def thm4(*, x_norms: np.ndarray, f_norms: np.ndarray, loss: str = "half-sum",
     if eta is not None:
         check_step(eta)
         extras["eta"] = eta
+    if grad_norm is None:
+        critical = Assumption("the model is a critical point (a point GD converged to): not "
+                              "checked — the model file has no targets Y", None)
+    else:
+        extras["grad_norm"] = grad_norm
+        critical = Assumption("the model is a critical point: ‖∇ℓ‖_F ≈ 0 (a point GD "
+                              "converged to)", bool(grad_norm <= 1e-6 * grad_scale),
+                              grad_norm)
     return Bound(
         id="nar_sastry.thm4", paper=PAPER, theorem="Theorem 4", kind="necessary",
-        applies=True, log10_max_step=log10_eta, point="model",
+        applies=critical.holds is not False, log10_max_step=log10_eta, point="model",
+        reason="" if critical.holds is not False else (
+            f"the model is not a critical point (‖∇ℓ‖_F = {grad_norm:.3g}): Theorem 4 is "
+            "about points GD converged to"),
         guarantee=("above this step size full-batch GD cannot converge to this model "
                    "(max_i ‖x_i‖‖f̂(x_i)‖ ≤ 1/η fails)"),
         assumptions=(Assumption("two-layer ReLU network f̂(x) = W g(Vx − b), b fixed", True),
-                     Assumption("the model is a point GD converged to", True)),
+                     critical),
         extras=extras,
     )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gdcert.bounds import nar_sastry, nguegnang, stability, wu_wang_ma
+from gdcert.bounds import data, nar_sastry, nguegnang, stability, wu_wang_ma
 from gdcert.inits import Init
 from gdcert.linalg import prefix_suffix, residual_gradient
 from gdcert.problem import Problem
@@ -96,6 +96,20 @@ def _zas_bound(p: Problem, init_names: Sequence[str], tol: float) -> Bound:
     return b
 
 
+def _cor1_data(p: Problem) -> Bound:
+    """gdcert.cor1_data: Corollary 1's argument with Σ = XXᵀ (any data, not only whitened)."""
+    assert p.sigma is not None
+    sigma = p.sigma
+    try:
+        w_star = np.linalg.solve(sigma, p.c.T).T  # W* = CΣ⁻¹ (Σ symmetric)
+    except np.linalg.LinAlgError:
+        w_star = np.zeros_like(p.c)
+    if not np.all(np.isfinite(w_star)):
+        w_star = np.zeros_like(p.c)
+    return data.cor1_data(sigma=sigma, w_star=w_star, depth=p.depth,
+                          bottleneck=min(p.widths) < min(p.d_in, p.d_out))
+
+
 def nguegnang_bounds(p: Problem, init: Init) -> list[Bound]:
     """Nguegnang et al.'s two bounds for the initial weights ``init`` (they depend on W⃗(0))."""
     if p.form == "target":
@@ -144,6 +158,8 @@ def compute_bounds(p: Problem, inits: Sequence[Init], *,
     out: list[Bound] = []
     cor1 = nar_sastry.cor1(rho=sp.rho, depth=p.depth)
     out.append(cor1 if p.whitened else _na(cor1, _whitening_reason(p)))
+    if p.form == "data":
+        out.append(_cor1_data(p))
     if lr is not None:
         c2 = nar_sastry.cor2(rho=sp.rho, depth=p.depth, eta=lr)
         out.append(c2 if p.whitened or not c2.applies else _na(c2, _whitening_reason(p)))

@@ -16,6 +16,9 @@ from gdcert.report.format import bound_label, fmt_log10
 from gdcert.results import Bound
 
 STYLE = {"necessary": "red", "sufficient": "green", "exact-local": "yellow"}
+#: A bar glyph per kind, so the ladder reads without colour (NO_COLOR, logs, Markdown).
+GLYPH = {"necessary": "━", "sufficient": "═", "exact-local": "┅"}
+END = {"necessary": "◆", "sufficient": "●", "exact-local": "▲"}
 
 
 def _ticks(lo: float, hi: float, width: int) -> tuple[str, list[tuple[int, str]]]:
@@ -60,9 +63,9 @@ def ladder(bounds: Sequence[Bound], eta: float | None = None, *, total_width: in
             if eta_pos is not None and i == eta_pos:
                 out.append("┃", style="bold magenta")
             elif i < p:
-                out.append("━", style=STYLE.get(b.kind, ""))
+                out.append(GLYPH.get(b.kind, "━"), style=STYLE.get(b.kind, ""))
             elif i == p:
-                out.append("●", style="bold " + STYLE.get(b.kind, ""))
+                out.append(END.get(b.kind, "●"), style="bold " + STYLE.get(b.kind, ""))
             else:
                 out.append(" ")
         out.append(f" {fmt_log10(b.log10_max_step)}\n")
@@ -72,9 +75,8 @@ def ladder(bounds: Sequence[Bound], eta: float | None = None, *, total_width: in
         out.append(" " * (width - eta_pos - 1) + f" {eta:.4g}\n", style="bold magenta")
     for b in infinite:
         out.append(f"{bound_label(b)}: ∞ (no limit)\n", style="dim")
-    out.append("━ necessary", style="red")
-    out.append("   ━ sufficient", style="green")
-    out.append("   ━ exact-local", style="yellow")
+    for i, kind in enumerate(("necessary", "sufficient", "exact-local")):
+        out.append(("   " if i else "") + f"{GLYPH[kind]}{END[kind]} {kind}", style=STYLE[kind])
     if eta is not None:
         out.append("   ┃ your step size", style="magenta")
     return out

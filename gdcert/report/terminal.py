@@ -20,10 +20,10 @@ from gdcert.report.format import (
     where_label,
 )
 from gdcert.report.ladder import STYLE, ladder
-from gdcert.results import Report, Verdict
+from gdcert.results import Bound, Report, Verdict
 
 VERDICT_STYLE = {"certified": "bold green", "impossible": "bold red",
-                 "uncertified": "bold yellow"}
+                 "non_global": "bold yellow", "uncertified": "bold yellow"}
 
 SUMMARY_FIELDS = [
     ("source", "input"), ("form", "form"), ("shape", "target shape (d_L × d_0)"),
@@ -52,29 +52,70 @@ def summary_table(report: Report) -> Table:
     return t
 
 
-def bounds_table(report: Report) -> Table:
+#: Short kind labels for the table (the legend under the ladder spells them out).
+KIND_SHORT = {"necessary": "nec", "sufficient": "suff", "exact-local": "exact"}
+
+
+def _eta_cell(b: Bound, eta: float | None) -> Text:
+    """Where η falls for one bound: ``≤`` (admitted) or ``>`` (above it); blank if n/a."""
+    if eta is None or not b.applies or math.isnan(b.log10_max_step):
+        return Text("")
+    if b.admits(eta):
+        return Text("η ≤", style="green")
+    return Text("η >", style="red")
+
+
+def _why_cell(b: Bound, sep: str = "\n") -> Text:
+    why = SHORT_PROMISE.get(b.id, b.guarantee) if b.applies else b.reason
+    cell = Text(why)
+    extra = extras_line(b)
+    if extra:
+        cell.append(sep + extra, style="dim")
+    cell.append(sep + short_source(b), style="dim italic")
+    return cell
+
+
+#: Below this width the promise / reason goes into a numbered list under the table.
+WIDE = 110
+
+
+def bounds_table(report: Report, *, width: int = WIDE) -> Group:
+    """The bounds table: bound, kind, whether it applies, its value, where η falls, and
+    the promise (or why it does not apply). Narrower than :data:`WIDE` columns, the last
+    column becomes a numbered list under the table so every column stays readable."""
     t = Table(title="Step-size bounds", title_justify="left", box=box.SIMPLE_HEAD,
               pad_edge=False)
+    eta = report.verdict.step_size if report.verdict else None
+    wide = width >= WIDE
     t.add_column("bound / init", no_wrap=True)
     t.add_column("kind", no_wrap=True)
+    t.add_column("applies", justify="center", no_wrap=True)
     t.add_column("max step", justify="right", no_wrap=True)
-    t.add_column("", justify="center", no_wrap=True)
-    t.add_column("promise or why not · source", overflow="fold", ratio=1)
-    for b in report.bounds:
-        mark = Text("✓", style="green") if b.applies else Text("✗", style="red")
+    if eta is not None:
+        t.add_column("your η", justify="center", no_wrap=True)
+    t.add_column("promise or why not · source" if wide else "see", overflow="fold",
+                 ratio=1 if wide else None, no_wrap=not wide)
+    notes = Text()
+    for n, b in enumerate(report.bounds, start=1):
+        mark = Text("yes", style="green") if b.applies else Text("no", style="red")
         label = Text(b.id)
         where = where_label(b)
         if where:
             label.append("\n  " + where, style="cyan")
-        why = SHORT_PROMISE.get(b.id, b.guarantee) if b.applies else b.reason
-        cell = Text(why)
-        extra = extras_line(b)
-        if extra:
-            cell.append("\n" + extra, style="dim")
-        cell.append("\n" + short_source(b), style="dim italic")
-        t.add_row(label, Text(b.kind, style=STYLE.get(b.kind, "")),
-                  fmt_log10(b.log10_max_step), mark, cell)
-    return t
+        row: list[Text | str] = [label, Text(KIND_SHORT.get(b.kind, b.kind),
+                                             style=STYLE.get(b.kind, "")), mark,
+                                 fmt_log10(b.log10_max_step)]
+        if eta is not None:
+            row.append(_eta_cell(b, eta))
+        if wide:
+            row.append(_why_cell(b))
+        else:
+            row.append(Text(f"[{n}]", style="dim"))
+            notes.append(f"[{n}] ", style="dim")
+            notes.append(_why_cell(b, " · "))
+            notes.append("\n")
+        t.add_row(*row)
+    return Group(t, notes) if not wide else Group(t)
 
 
 def verdict_panel(v: Verdict) -> Panel:
@@ -87,9 +128,23 @@ def verdict_panel(v: Verdict) -> Panel:
                  border_style=VERDICT_STYLE[v.status].split()[-1])
 
 
+def verdict_line(v: Verdict) -> Text:
+    """One line, first in the report: the status and the gist of the summary (the full
+    verdict, with its details, closes the report)."""
+    line = Text()
+    line.append("Verdict: ", style="bold")
+    line.append(v.status.upper().replace("_", "-"), style=VERDICT_STYLE[v.status])
+    gist = v.summary.split(": ")[0] if len(v.summary) > 110 else v.summary
+    line.append("  " + gist)
+    return line
+
+
 def build(report: Report, *, width: int = 76) -> Group:
-    parts: list = [Panel(summary_table(report), title="Problem", title_align="left"),
-                   bounds_table(report)]
+    parts: list = []
+    if report.verdict:
+        parts.append(verdict_line(report.verdict))
+    parts += [Panel(summary_table(report), title="Problem", title_align="left"),
+              bounds_table(report, width=width + 4)]
     eta = report.verdict.step_size if report.verdict else None
     parts.append(Panel(ladder(report.bounds, eta, total_width=width), title="Step-size ladder "
                        "(log scale)", title_align="left"))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 SCHEMA_VERSION = 1
 
 Kind = Literal["necessary", "sufficient", "exact-local"]
-Status = Literal["certified", "impossible", "uncertified"]
+Status = Literal["certified", "impossible", "non_global", "uncertified"]
 
 
 def jsonable(value: Any) -> Any:
@@ -53,7 +53,7 @@ class Assumption:
     """One hypothesis of a theorem, checked on the problem: text, verdict, measurement."""
 
     text: str
-    holds: bool
+    holds: bool | None  # None: could not be checked (the text says why)
     value: float | str | None = None
 
     def to_dict(self) -> dict[str, Any]:
