@@ -263,7 +263,11 @@ def test_whitened_data_equals_target_form() -> None:
     y = phi @ x
     rd = certify(Problem.from_data(x, y, depth=2))
     rt = certify(phi, depth=2)
-    for bd, bt in zip(rd.bounds, rt.bounds, strict=True):
+    # Data form adds gdcert.cor1_data, which for Σ = I is Corollary 1 itself.
+    (c1d,) = [b for b in rd.bounds if b.id == "gdcert.cor1_data"]
+    assert c1d.max_step == pytest.approx(rt.bound("nar_sastry.cor1").max_step, rel=1e-10)
+    data_bounds = [b for b in rd.bounds if b.id != "gdcert.cor1_data"]
+    for bd, bt in zip(data_bounds, rt.bounds, strict=True):
         assert (bd.id, bd.init, bd.applies) == (bt.id, bt.init, bt.applies)
         if bd.applies:  # Nguegnang too: ℓ₀, ‖Y‖ = ρ(Φ), σ_min(X) = ‖X‖ = 1, ‖XYᵀ‖ = ‖Φ‖
             assert bd.max_step == pytest.approx(bt.max_step, rel=1e-8), bd.id

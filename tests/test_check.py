@@ -167,12 +167,12 @@ def test_necessary_passes_between_bounds_and_notes_when_none_applies(proj: Path)
     r = run("check", "phi.npy", "-L", "2", "--lr", "0.2", "--format", "json")
     (c,) = as_json(r)["checks"]
     assert c["passed"] and c["status"] == "uncertified" and c["passed_by"] == "bound"
-    # Non-whitened data: no necessary bound applies, so nothing rules η out.
+    # Data that are not whitened: gdcert.cor1_data (Corollary 1 with Σ = XXᵀ) rules η out.
     r = run("check", "--data", "raw.npz", "-L", "3", "--loss", "mean", "--lr", "10",
-            "--format", "json")
+            "--format", "json", code=1)
     (c,) = as_json(r)["checks"]
-    assert c["passed"] and c["passed_by"] == "no-necessary-bound"
-    assert "nothing rules this step size out" in c["message"]
+    assert not c["passed"] and c["status"] == "impossible"
+    assert "gdcert.cor1_data" in c["message"]
 
 
 def test_verified_by_simulation_between_theorem2_and_cor1(proj: Path) -> None:

@@ -104,7 +104,8 @@ def cor1_data(*, sigma: np.ndarray, w_star: np.ndarray, depth: int,
     m = w_star @ ((vec * np.sqrt(lam)) @ vec.T)
     if not np.any(m) and depth > 1:
         return Bound(applies=True, log10_max_step=math.inf,
-                     extras={"log10_b": -math.inf}, **common)  # type: ignore[arg-type]
+                     extras={"log10_b": -math.inf, "v_sigma_v": None, "s": 0.0,
+                             "sigma1_m": 0.0}, **common)  # type: ignore[arg-type]
     v, ln_b = flattest_direction(sigma, m, depth)
     log10_b = ln_b / math.log(10.0)
     return Bound(applies=True, log10_max_step=LOG10_2 - log10_b,
