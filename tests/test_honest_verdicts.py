@@ -100,3 +100,21 @@ def test_raw_data_has_a_necessary_bound_and_check_fails_a_huge_step() -> None:
     doc = json.loads(r.stdout)
     res = doc["results"][0] if "results" in doc else doc["checks"][0]
     assert "gdcert.cor1_data" in res["message"]
+
+
+def test_reasons_are_findings_not_requirements() -> None:
+    nonsym = gdcert.certify(np.array([[1.0, 2.0], [0.0, 1.0]]), depth=2, inits=["identity"])
+    assert nonsym.bound("nar_sastry.thm2", init="identity").reason == "Φ is not symmetric"
+    pd = gdcert.certify(np.diag([2.0, 0.52]), depth=2, inits=["identity"])
+    reason = pd.bound("nar_sastry.thm3", init="identity").reason
+    assert reason.startswith("λ_min = 0.52 ≥ 0") and "no negative eigenvalue" in reason
+
+
+def test_theorem3_needs_depth_two() -> None:
+    report = gdcert.certify(np.diag([2.0, -1.0]), depth=1, inits=["identity"])
+    b = report.bound("nar_sastry.thm3", init="identity")
+    assert not b.applies and "L = 1" in b.reason
+    deep = gdcert.certify(np.diag([2.0, -1.0]), depth=2, inits=["identity"])
+    good = deep.bound("nar_sastry.thm3", init="identity")
+    assert good.applies and "exact arithmetic" in good.guarantee
+    assert "cannot fit" not in good.guarantee

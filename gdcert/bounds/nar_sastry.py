@@ -187,15 +187,19 @@ def _psd_assumptions(*, symmetric: bool, square: bool, square_layers: bool,
                      ) -> list[Assumption]:
     """Theorem 2's setting; with ``lam_min``/``lam_max`` also "Φ is PSD" (to PSD_RTOL)."""
     out = [
-        Assumption("Φ is square", square),
-        Assumption("Φ is symmetric", symmetric),
-        Assumption("all layers are square d×d (identity initialisation exists)", square_layers),
+        Assumption("Φ is square", square, failed="Φ is not square (d_L ≠ d_0)"),
+        Assumption("Φ is symmetric", symmetric, failed="Φ is not symmetric"),
+        Assumption("all layers are square d×d (identity initialisation exists)", square_layers,
+                   failed="the layers are not all square (the widths differ): no identity "
+                          "initialisation"),
     ]
     if lam_min is not None and lam_max is not None:
         scale = max(abs(lam_min), abs(lam_max), 1e-300) if symmetric else 1.0
         psd = symmetric and lam_min >= -PSD_RTOL * scale
         out.append(Assumption("Φ is positive semidefinite (λ_min ≥ 0)", bool(psd),
-                              lam_min if symmetric else None))
+                              lam_min if symmetric else None,
+                              failed=f"λ_min = {lam_min:.3g} < 0: Φ is not positive "
+                                     "semidefinite"))
     return out
 
 
@@ -207,9 +211,10 @@ def _not_applicable(bid: str, theorem: str, kind: str, reason: str,
 
 
 def _first_failure(assumptions: list[Assumption]) -> str:
+    """The reason a bound does not apply: the first failed hypothesis, as a finding."""
     for a in assumptions:
         if not a.holds:
-            return f"assumption fails: {a.text}"
+            return a.finding
     return ""
 
 
@@ -330,7 +335,11 @@ def _thm3_common(depth: int, lam_min: float, symmetric: bool, square: bool,
                  square_layers: bool) -> list[Assumption]:
     a = _psd_assumptions(symmetric=symmetric, square=square, square_layers=square_layers)
     a.append(Assumption("Φ has a negative eigenvalue (λ_min < 0)",
-                        bool(symmetric and lam_min < 0.0), lam_min if symmetric else None))
+                        bool(symmetric and lam_min < 0.0), lam_min if symmetric else None,
+                        failed=f"λ_min = {lam_min:.3g} ≥ 0: Φ has no negative eigenvalue"))
+    a.append(Assumption("depth L ≥ 2 (Lemma 4)", depth >= 2, depth,
+                        failed="L = 1: Lemma 4 needs L ≥ 2 (at L = 1 GD on ½‖W − Φ‖² "
+                               "converges to Φ itself, the global minimum)"))
     return a
 
 
@@ -343,7 +352,14 @@ def thm3(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, square:
     .. math:: η ≤ \\min\\{1/(1 − λ_{min}),\\; 1/L,\\; 1/(L ρ^{2(L−1)/L})\\}
 
     ⇒ ``R̂`` converges to the closest PSD matrix to Φ (negative eigenvalues dropped).
-    This is **not** a global minimum: the loss floor is ``½ Σ_{λ_i<0} λ_i²``.
+    This is **not** a global minimum: the loss floor is ``½ Σ_{λ_i<0} λ_i²``. Needs L ≥ 2
+    (Lemma 4; at L = 1 GD converges to Φ itself).
+
+    The proof keeps every iterate in the commuting family of Φ; that holds in exact
+    arithmetic, or when Φ commutes with every iterate (e.g. diagonal Φ). In floating
+    point, rounding puts weight on the negative directions and GD may leave the saddle
+    (measured on ``sample_inputs/indefinite_4x4.npy``: L = 2 reaches the global minimum,
+    L = 3, 4 end elsewhere), so the guarantee says so.
 
     Notes: Lemma 4's proof has a stray σ; we read ``δ ≤ 1/(1 − λ)`` (BOUNDS.md).
     """
@@ -366,8 +382,9 @@ def thm3(*, depth: int, lam_min: float, lam_max: float, symmetric: bool, square:
 
 
 _THM3_GUARANTEE = (
-    "from W_j(0) = I the product converges to the closest PSD matrix to Φ — not a global "
-    "minimum: identity initialisation cannot fit this target"
+    "from W_j(0) = I the product converges to the closest PSD matrix to Φ (not a global "
+    "minimum) in exact arithmetic, or when Φ commutes with every iterate (e.g. diagonal Φ); "
+    "floating-point GD may leave that saddle"
 )
 
 

@@ -56,14 +56,16 @@ def thm4_3(*, fro_norm: float, depth: int, square: bool, square_layers: bool,
     check_depth(depth)
     check_nonneg("fro_norm", fro_norm)
     a = [
-        Assumption("Φ is square", square),
-        Assumption("all layers are square d×d", square_layers),
-        Assumption("depth L ≥ 2", depth >= 2, depth),
+        Assumption("Φ is square", square, failed="Φ is not square (d_L ≠ d_0)"),
+        Assumption("all layers are square d×d", square_layers,
+                   failed="the layers are not all square (the widths differ)"),
+        Assumption("depth L ≥ 2", depth >= 2, depth,
+                   failed="L = 1: Theorem 4.3 needs depth L ≥ 2"),
     ]
     if not all(x.holds for x in a):
-        failed = next(x.text for x in a if not x.holds)
+        failed = next(x.finding for x in a if not x.holds)
         return Bound(id="wu_wang_ma.thm4_3", paper=PAPER, theorem="Theorem 4.3",
-                     kind="sufficient", applies=False, reason=f"assumption fails: {failed}",
+                     kind="sufficient", applies=False, reason=failed,
                      log10_max_step=math.nan, guarantee="", init="zas", assumptions=tuple(a))
     phi = phi_constant(fro_norm=fro_norm, depth=depth)
     lg_l, lg_phi = math.log10(depth), math.log10(phi)

@@ -55,6 +55,14 @@ class Assumption:
     text: str
     holds: bool | None  # None: could not be checked (the text says why)
     value: float | str | None = None
+    #: The finding when it does not hold, in words ("Φ is not symmetric"); the reason a
+    #: bound gives for not applying. Not part of the JSON (the reason is).
+    failed: str = field(default="", compare=False)
+
+    @property
+    def finding(self) -> str:
+        """What was found when the hypothesis fails (falls back to "not satisfied: …")."""
+        return self.failed or f"not satisfied: {self.text}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "holds": self.holds, "value": jsonable(self.value)}
