@@ -272,4 +272,4 @@ def test_non_finite_final_loss_is_diverged_whatever_the_stop() -> None:
 
 def test_every_label_is_a_known_outcome() -> None:
     assert set(OUTCOMES) == {"converged_global", "converged_critical", "diverged",
-                             "oscillating", "plateau", "unfinished"}
+                             "oscillating", "bounded", "plateau", "unfinished"}
