@@ -554,7 +554,7 @@ def _lemma3_ratio(theta, widths, w_off, k, basis, target, logbeta, start, rtol):
     return worst
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _promise_note(prom_f, prom_i, c, ratio, k, limit):
     """Fold one step's ratio into promise ``c``: worst ratio (and where), first step above
     ``limit``. A NaN ratio counts as a violation."""
@@ -597,7 +597,7 @@ def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
     info_i[2] = n_rec
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tail_row(tail, k, loss, gsq, theta, proj):
     """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖``, fingerprint ``⟨p_f, θ_k⟩``."""
     row = k % TAIL
@@ -610,7 +610,7 @@ def _tail_row(tail, k, loss, gsq, theta, proj):
         tail[row, TAIL_FP + f] = acc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
     """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``); ratio ``1 + increase/|ℓ_0|``."""
     inc = loss - loss_prev
