@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gdcert.sim import simconfig
-from gdcert.sim.relu_config import ReluSimConfig
+from gdcert.api.relu import generated_problem
+from gdcert.config import simulate as simconfig
+from gdcert.sim.models import Relu2Model
 from gdcert.sim.relu_engine import edge_bisect, run_relu_batch
-from gdcert.sim.relu_runner import _outcome, generated_problem
+from gdcert.spec import ReluSimConfig
 
 CONFIG = Path(__file__).resolve().parent.parent / "sample_inputs" / "relu_figure2.yaml"
 
@@ -33,7 +34,8 @@ def main() -> None:
                           1.0)
 
     def label(traj: object) -> str:
-        return _outcome(traj, tol=tol, grad_tol=grad_tol).label
+        return Relu2Model().classify(traj, optimal_loss=0.0, tolerance=tol,
+                                     grad_tol=grad_tol).label
 
     def converged(traj: object) -> bool:
         return label(traj).startswith("converged")

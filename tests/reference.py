@@ -171,3 +171,16 @@ def gd(
     run.iterations = k
     run.final_weights = ws
     return run
+
+
+def smallest_period(history: list[np.ndarray], *, max_period: int = 64, window: int = 128,
+                    rtol: float = 1e-12) -> int | None:
+    """Smallest ``p`` with ``θ_k = θ_{k−p}`` (to ``rtol · max(1, max‖θ‖)``) for every ``k``
+    in the last ``window`` iterates, by comparing the iterates themselves; ``1`` is a fixed
+    point, ``None`` no period up to ``max_period`` (at least two periods must fit)."""
+    tail = np.array(history[-window:])
+    scale = max(1.0, float(np.max(np.linalg.norm(tail, axis=1))))
+    for p in range(1, min(max_period, tail.shape[0] // 2) + 1):
+        if float(np.max(np.linalg.norm(tail[p:] - tail[:-p], axis=1))) <= rtol * scale:
+            return p
+    return None

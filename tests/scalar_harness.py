@@ -10,18 +10,24 @@ exceeds ``div_factor · f(x_0)`` (``"diverged"``), when ``f − loss_target ≤ 
 (``"target"``), or when ``k = max_iter`` (``"budget"``); otherwise it records when
 ``k % record_every == 0`` and steps ``x_{k+1} = x_k − η f'(x_k)``. The stopping point is
 always recorded, and ``step_norm_last = |x_K − x_{K−1}|``, ``step_norm_two = |x_K − x_{K−2}|``
-(NaN when ``K`` is too small).
+(NaN when ``K`` is too small). Like the kernel it keeps the tail: loss, ``|f'|`` and a
+fingerprint of the last ``min(K + 1, 128)`` iterates — here the iterate ``x_k`` itself (a
+1-D parameter is its own exact fingerprint).
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from gdcert.sim.classify import Outcome, classify
+
+#: Iterates kept in the tail (as ``gdcert.sim.kernels.TAIL``).
+TAIL = 128
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class ScalarTrajectory:
     step_norm_last: float
     step_norm_two: float
     x_final: float
+    theta_norm: float = math.nan
+    tail_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tail_grad_norm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tail_fingerprint: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
 
 
 def run_scalar(f: Callable[[float], float], grad: Callable[[float], float], x0: float,
@@ -47,6 +57,7 @@ def run_scalar(f: Callable[[float], float], grad: Callable[[float], float], x0: 
     steps: list[int] = []
     losses: list[float] = []
     grads: list[float] = []
+    tail: deque[tuple[float, float, float]] = deque(maxlen=TAIL)  # (loss, |f'|, x)
     loss0 = math.nan
     k = 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -59,6 +70,7 @@ def run_scalar(f: Callable[[float], float], grad: Callable[[float], float], x0: 
                 loss, g = math.inf, math.inf
             if k == 0:
                 loss0 = loss
+            tail.append((loss, abs(g), x))
             if not math.isfinite(loss) or loss > div_factor * loss0:
                 stop = "diverged"
             elif loss - loss_target <= 0.0:
@@ -81,7 +93,9 @@ def run_scalar(f: Callable[[float], float], grad: Callable[[float], float], x0: 
     return ScalarTrajectory(
         step_index=np.asarray(steps, dtype=np.int64), loss=np.asarray(losses),
         grad_norm=np.asarray(grads), iterations=k, stop=stop, final_loss=losses[-1],
-        step_norm_last=last, step_norm_two=two, x_final=xs[-1])
+        step_norm_last=last, step_norm_two=two, x_final=xs[-1], theta_norm=abs(xs[-1]),
+        tail_loss=np.array([r[0] for r in tail]), tail_grad_norm=np.array([r[1] for r in tail]),
+        tail_fingerprint=np.array([[r[2]] for r in tail]).reshape(-1, 1))
 
 
 def classify_scalar(traj: ScalarTrajectory, *, tolerance: float, grad_tol: float = 1e-12,

@@ -93,6 +93,7 @@ def test_example1_period_two_orbit(eta: float, x0: float) -> None:
     # both points of the orbit have loss ⅔(η²/4)^{3/2} = η³/12
     assert out.details["loss"] == pytest.approx(eta**3 / 12, rel=1e-9)
     assert out.details["step_norm_two"] <= 1e-3 * out.details["step_norm_last"]
+    assert out.details["period"] == 2
 
 
 def test_example1_orbit_survives_decimated_records() -> None:
@@ -140,6 +141,18 @@ def test_example2_period_doubling_just_above_0_2() -> None:
     partner = t.x_final - 0.21 * f2_grad(t.x_final)
     assert 0.0 < out.details["amplitude"] < 0.1
     assert min(t.x_final, partner) < 2.0 < max(t.x_final, partner)
+
+
+@pytest.mark.parametrize(("eta", "period"), [(0.21, 2), (0.25, 4)])
+def test_example2_period_doubling_smallest_period(eta: float, period: int) -> None:
+    """Past 2/10 the minimum at 2 sheds a 2-cycle, which doubles to a 4-cycle by η = 0.25;
+    the period is checked against the iterates themselves (x is its own fingerprint)."""
+    t = run_scalar(f2, f2_grad, 2.05, eta, max_iter=20_000, loss_target=TOL)
+    xs = t.tail_fingerprint[:, 0]
+    truth = next(p for p in range(1, 65) if np.all(xs[p:] == xs[:-p]))
+    assert truth == period
+    out = classify_scalar(t, tolerance=TOL)
+    assert out.label == "oscillating" and out.details["period"] == period, out
 
 
 @pytest.mark.parametrize("x0", [2.05, 1.9, 2.01, 1.99])
@@ -272,4 +285,4 @@ def test_non_finite_final_loss_is_diverged_whatever_the_stop() -> None:
 
 def test_every_label_is_a_known_outcome() -> None:
     assert set(OUTCOMES) == {"converged_global", "converged_critical", "diverged",
-                             "oscillating", "plateau", "unfinished"}
+                             "oscillating", "bounded", "plateau", "unfinished"}

@@ -41,7 +41,7 @@ def test_wu_envelope_held_on_zas_run_at_the_bound() -> None:
                    iterations=2000, record_every=1)
     (wu,) = checks(sim.runs[0], "wu_wang_ma.thm4_3")
     assert wu.held and wu.worst_margin <= 1.0
-    assert "2001 records" in wu.detail
+    assert "every step" in wu.detail and "2001 iterates" in wu.detail
 
 
 def test_wu_envelope_by_hand() -> None:
@@ -158,7 +158,7 @@ def test_lemma3_held_at_the_bound_along_the_run() -> None:
                        iterations=budget).runs[0]
         (c,) = checks(run, "nar_sastry.lemma3")
         assert c.held, (budget, c)
-        assert f"k = {run.iterations}" in c.detail
+        assert f"k = 0..{run.iterations}" in c.detail and "every step" in c.detail
 
 
 def _lemma3_eta(depth: int, lam_max: float) -> float:
@@ -188,3 +188,123 @@ def test_lemma3_held_at_the_limit_and_margin_by_hand() -> None:
     assert not out.held
     assert out.worst_margin == pytest.approx(2.0, rel=1e-5)  # less a 1e-9 rounding slack
     assert "λ = 4" in out.detail
+
+
+# --------------------------------------------------------------------------- every step
+
+
+def test_monotone_checked_at_every_step_catches_a_period_two_orbit() -> None:
+    """ℓ = ½(w₂w₁ − 2)², η = 0.54: a 2-cycle whose loss rises by 75% every other step.
+    Records at stride 20 see one phase only, so the record-based check passes; the
+    kernel's per-step check fails, naming the first rising step."""
+    from gdcert.sim.engine import GDProblem, Schedule, run
+
+    try:
+        from tests import reference as ref
+    except ImportError:  # pragma: no cover
+        import reference as ref  # type: ignore[no-redef]
+
+    phi = np.array([[2.0]])
+    init = [np.array([[1.0]]), np.array([[1.2]])]
+    traj = run(GDProblem.target(phi, (1, 1, 1)), init, Schedule.constant(0.54),
+               max_iter=4000, loss_target=-1.0, record_every=20)
+    lo, hi = sorted(traj.tail_loss[-2:])
+    assert hi / lo == pytest.approx(1.757, abs=0.01)  # the 75% rise, every other step
+    (old, _) = promises.nguegnang_monotone("nguegnang.thm2_4", traj.step_index, traj.loss,
+                                           None, 1.0)
+    assert old.held  # decimated records: blind to it
+    new = promises.monotone_checked("nguegnang.thm2_4", traj)
+    assert new.held is False
+    # the first rise, from the reference's per-step losses
+    r = ref.gd(init, ref.Form(phi=phi), a1=0.54, max_iter=50, loss_target=-1.0)
+    first = next(k for k in range(1, 51) if r.loss[k] > r.loss[k - 1] * (1 + 1e-9))
+    assert traj.first_violation["monotone"] == first
+    assert f"step k = {first}" in new.detail
+    worst = max((r.loss[k] - r.loss[k - 1]) for k in range(1, 51))
+    assert new.worst_margin >= 1.0 + worst / r.loss[0] - 1e-12
+
+
+def test_envelope_and_balancedness_every_step_match_full_records() -> None:
+    """With records at every step, the kernel's per-step promises equal the record-based
+    checks: the same worst ratio, and the first violation is the first bad record."""
+    from gdcert.sim.engine import GDProblem, Schedule, run
+
+    phi = np.array([[0.6, -0.2], [0.1, 0.4]])
+    zas = [np.eye(2), np.eye(2), np.zeros((2, 2))]
+    prob = GDProblem.target(phi, (2, 2, 2, 2))
+    held = []
+    for eta in (0.01, 0.6):
+        traj = run(prob, zas, Schedule.constant(eta), max_iter=300, loss_target=-1.0,
+                   record_every=1, envelope=True)
+        wu = promises.wu_envelope(traj.step_index, traj.loss,
+                                  np.full(traj.iterations, eta))
+        every = promises.envelope_checked(traj)
+        assert every.held == wu.held
+        assert every.worst_margin == pytest.approx(wu.worst_margin, rel=1e-9)
+        env = traj.loss[0] * (1 - eta / 2) ** traj.step_index
+        bad = np.flatnonzero(traj.loss > env * (1 + promises.RTOL))
+        assert traj.first_violation["envelope"] == (int(bad[0]) if bad.size else None)
+        held.append(every.held)
+    assert held == [True, False]  # η = 0.6 breaks the envelope
+
+    # balancedness of a random init drifts under GD; put delta_bal half-way up the drift
+    rng = np.random.default_rng(1)
+    init = [0.3 * rng.standard_normal((2, 2)) for _ in range(3)]
+    free = run(prob, init, Schedule.constant(0.3), max_iter=300, loss_target=-1.0,
+               record_every=1, track_balancedness=True)
+    b = free.balancedness
+    assert b.max() > (1 + 1e-5) * b[0] and np.argmax(b) > 0
+    delta_bal = 0.5 * (b[0] + b.max())
+    traj = run(prob, init, Schedule.constant(0.3), max_iter=300, loss_target=-1.0,
+               record_every=7, promise_delta_bal=delta_bal)
+    bal = promises.balancedness_checked("nguegnang.thm2_4", traj, delta_bal)
+    assert not bal.held
+    assert bal.worst_margin == pytest.approx(b.max() / delta_bal, rel=1e-12)
+    assert traj.first_violation["balancedness"] == int(
+        np.flatnonzero(b > delta_bal * (1 + promises.RTOL))[0])
+    assert traj.promise_worst_step["balancedness"] == int(np.argmax(b))
+
+
+def test_lemma3_every_step_held_at_the_bound_and_broken_above() -> None:
+    from gdcert.sim.engine import GDProblem, Schedule, run
+
+    depth = 3
+    prob = GDProblem.target(SPD, (4, 4, 4, 4))
+    eta = _lemma3_eta(depth, 3.0)
+    spec = promises.lemma3_promise(SPD, depth, eta, beta=lemma3_beta)
+    traj = run(prob, [np.eye(4)] * depth, Schedule.constant(eta), max_iter=400,
+               loss_target=-1.0, lemma3=spec)
+    c = promises.lemma3_checked(traj)
+    assert c.held and c.worst_margin <= 1.0 and "every step" in c.detail
+    # the record-free per-step check agrees with lemma3_final at the final iterate
+    assert promises.lemma3_final(traj.final_weights, SPD, eta, traj.iterations,
+                                 beta=lemma3_beta).held
+    # 1.9× the step: the top direction overshoots, |w − λ^{1/L}| exceeds β^k|1 − λ^{1/L}|
+    big = 1.9 * eta
+    traj = run(prob, [np.eye(4)] * depth, Schedule.constant(big), max_iter=400,
+               loss_target=-1.0,
+               lemma3=promises.lemma3_promise(SPD, depth, big, beta=lemma3_beta))
+    c = promises.lemma3_checked(traj)
+    assert not c.held
+    k = traj.first_violation["lemma3"]
+    assert k is not None and k >= 1
+    # cross-check the first violating step with lemma3_final on the iterates themselves
+    from gdcert.sim.engine import run as run1
+
+    before = run1(prob, [np.eye(4)] * depth, Schedule.constant(big), max_iter=k - 1,
+                  loss_target=-1.0)
+    at = run1(prob, [np.eye(4)] * depth, Schedule.constant(big), max_iter=k,
+              loss_target=-1.0)
+    assert promises.lemma3_final(before.final_weights, SPD, big, k - 1, beta=lemma3_beta).held
+    assert not promises.lemma3_final(at.final_weights, SPD, big, k, beta=lemma3_beta).held
+
+
+def test_every_step_checks_report_unchecked_when_not_run() -> None:
+    from gdcert.sim.engine import GDProblem, Schedule, run
+
+    traj = run(GDProblem.target(SPD, (4, 4)), [np.eye(4)], Schedule.constant(0.1),
+               max_iter=3, loss_target=-1.0)
+    assert set(traj.first_violation) == {"monotone"}
+    for c in (promises.envelope_checked(traj), promises.lemma3_checked(traj),
+              promises.balancedness_checked("nguegnang.thm2_4", traj, 1.0)):
+        assert c.held is None and "not checked" in c.detail

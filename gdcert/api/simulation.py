@@ -73,6 +73,25 @@ class _Job:
     schedule: Any
     cover: tuple[Bound, ...]
 
+    @property
+    def delta_bal(self) -> float | None:
+        """The least delta_bal of the Nguegnang et al. bounds covering the run (checked at
+        every step by the compiled core), or None."""
+        deltas = [float(b.extras["delta_bal"]) for b in self.cover
+                  if b.id.startswith("nguegnang")]
+        return min(deltas) if deltas else None
+
+    def lemma3(self, problem: Problem) -> Any:
+        """Lemma 3's per-direction promise when it covers a constant-step run, else None."""
+        from gdcert.bounds.nar_sastry import lemma3_beta
+        from gdcert.sim.promises import lemma3_promise
+
+        constant = self.schedule.gamma == 0.0 or math.isinf(self.schedule.a2)
+        if not constant or not any(b.id == "nar_sastry.lemma3" for b in self.cover):
+            return None
+        eta = min(self.schedule.a1, self.schedule.a2)
+        return lemma3_promise(problem.phi, problem.depth, eta, beta=lemma3_beta)
+
 
 def seed_bounds(problem: Problem, bounds: Sequence[Bound], init: _inits.Init) -> list[Bound]:
     """``bounds`` with Nguegnang et al.'s replaced by those of this seed's W⃗(0)."""
@@ -143,12 +162,18 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
     settings = RunSettings(max_iter=int(iterations), loss_target=problem.optimal_loss + tol,
                            div_factor=div_factor, record_every=record_every, parallel=parallel,
                            track_balancedness=track_bal, track_sharpness=track_sharpness,
-                           track_invariants=track_invariants)
+                           track_invariants=track_invariants,
+                           envelope=any(b.id == "wu_wang_ma.thm4_3" for j in jobs
+                                        for b in j.cover),
+                           envelope_optimal_loss=problem.optimal_loss)
     weights = [j.init.weights() for j in jobs]
-    trajs, interrupted = run_jobs(model, [Job(w, j.schedule) for w, j in zip(
-        weights, jobs, strict=True)], settings, group_size=group_size, progress=progress)
+    trajs, interrupted = run_jobs(
+        model, [Job(w, j.schedule, delta_bal=j.delta_bal, lemma3=j.lemma3(problem))
+                for w, j in zip(weights, jobs, strict=True)],
+        settings, group_size=group_size, progress=progress)
     runs = [make_run(problem, model, seed=j.seed, init_name=spec.name, step_label=j.step.label,
-                     schedule=j.schedule, w0=w, cover=j.cover, traj=t, tol=tol)
+                     schedule=j.schedule, w0=w, cover=j.cover, traj=t, tol=tol,
+                     core_delta_bal=j.delta_bal)
             for j, w, t in zip(jobs, weights, trajs, strict=False)]
     settings_doc = {"init": spec.__dict__, "iterations": int(iterations), "tolerance": tol,
                     "seeds": seed_list, "step_sizes": [s.label for s in steps],

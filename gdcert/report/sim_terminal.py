@@ -16,7 +16,7 @@ from gdcert.report.format import fmt_num
 
 OUTCOME_STYLE = {
     "converged_global": "bold green", "converged_critical": "yellow", "diverged": "bold red",
-    "oscillating": "magenta", "plateau": "yellow", "unfinished": "dim",
+    "oscillating": "magenta", "bounded": "magenta", "plateau": "yellow", "unfinished": "dim",
 }
 CURVE_COLOURS = ["cyan", "green", "magenta", "yellow", "blue", "red", "white"]
 
@@ -36,7 +36,7 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
         label = r.step_label if r.step_size is None or r.step_label == f"{r.step_size:.4g}" \
             else f"{r.step_label} = {r.step_size:.4g}"
         t.add_row(str(i), label, str(r.seed), r.init,
-                  Text(r.outcome, style=OUTCOME_STYLE[r.outcome]), str(r.iterations),
+                  Text(r.outcome, style=OUTCOME_STYLE.get(r.outcome, "")), str(r.iterations),
                   f"{r.final_loss - r.optimal_loss:.3g}")
         notes.append(f"#{i} ", style="bold")
         notes.append(r.outcome_summary + "\n", style="dim")

@@ -23,7 +23,7 @@ import functools
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ import numpy as np
 from gdcert.sim import _numba_env  # noqa: F401  (must run before numba is imported)
 from gdcert.sim import kernels as _k
 
-__all__ = ["GDProblem", "Schedule", "Trajectory", "run_batch", "run", "warm_up"]
+__all__ = ["DirectionPromise", "GDProblem", "Schedule", "Trajectory", "fingerprint_vectors",
+           "run_batch", "run", "warm_up"]
 
 #: Number of records aimed at when ``record_every=0`` ("auto").
 AUTO_RECORDS = 1000
@@ -175,8 +176,20 @@ class Trajectory:
     iteration with Hessian–vector products) when tracked. ``iterations`` is the number of
     steps taken ``K``; ``stop`` is ``"target"``, ``"diverged"`` or ``"budget"``;
     ``final_weights`` are ``W_1..W_L`` at ``θ_K``; ``step_norm_last = ‖θ_K − θ_{K−1}‖`` and
-    ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when ``K`` < 1 resp. 2): a small
-    ``step_norm_two`` with a large ``step_norm_last`` marks a period-2 orbit.
+    ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when ``K`` < 1 resp. 2).
+
+    Every step, not only the records, feeds two more things:
+
+    * the tail — the last ``min(K + 1, 128)`` iterates ``θ_{K−n+1}, …, θ_K`` (oldest first):
+      ``tail_loss``, ``tail_grad_norm`` and ``tail_fingerprint`` (``n × 4``: ``⟨p_f, θ_k⟩``
+      on fixed random unit vectors ``p_f``, :func:`fingerprint_vectors`), from which
+      :func:`gdcert.sim.classify.classify` finds the smallest period of an orbit; and
+      ``theta_norm = ‖θ_K‖`` (the scale for "well above rounding");
+    * the promises (keys ``"monotone"`` — always —, ``"balancedness"``, ``"envelope"``,
+      ``"lemma3"`` when asked for in :func:`run_batch`), each checked at every iterate
+      ``θ_0..θ_K``: ``first_violation[key]`` is the first step ``k`` that broke it (``None``
+      if none did), ``promise_ratio[key]`` the worst ratio observed/promised (≤ 1 held;
+      monotone: ``1 + max_k (ℓ_k − ℓ_{k−1})⁺/|ℓ_0|``), ``promise_worst_step[key]`` where.
     """
 
     step_index: np.ndarray
@@ -191,6 +204,13 @@ class Trajectory:
     final_weights: tuple[np.ndarray, ...]
     step_norm_last: float
     step_norm_two: float
+    theta_norm: float = math.nan
+    tail_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tail_grad_norm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tail_fingerprint: np.ndarray = field(default_factory=lambda: np.zeros((0, _k.N_FP)))
+    first_violation: dict[str, int | None] = field(default_factory=dict)
+    promise_ratio: dict[str, float] = field(default_factory=dict)
+    promise_worst_step: dict[str, int | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (lists and floats) for JSON."""
@@ -211,6 +231,13 @@ class Trajectory:
             "final_weights": [w.tolist() for w in self.final_weights],
             "step_norm_last": self.step_norm_last,
             "step_norm_two": self.step_norm_two,
+            "theta_norm": self.theta_norm,
+            "tail_loss": _list(self.tail_loss),
+            "tail_grad_norm": _list(self.tail_grad_norm),
+            "tail_fingerprint": self.tail_fingerprint.tolist(),
+            "first_violation": dict(self.first_violation),
+            "promise_ratio": dict(self.promise_ratio),
+            "promise_worst_step": dict(self.promise_worst_step),
         }
 
 
@@ -315,6 +342,131 @@ def _single_threaded_blas() -> Iterator[None]:
         put(before)
 
 
+# ----------------------------------------------------------------------------- tail, promises
+
+#: Names of the promises checked at every step (``Trajectory.first_violation`` keys).
+PROMISE_KEYS = {
+    _k.PROM_MONOTONE: "monotone",
+    _k.PROM_BALANCED: "balancedness",
+    _k.PROM_ENVELOPE: "envelope",
+    _k.PROM_LEMMA3: "lemma3",
+}
+#: Default relative slack of the per-step promise checks (rounding).
+PROMISE_RTOL = 1e-9
+#: Seed of the fingerprint vectors (fixed: fingerprints are comparable run to run).
+_FP_SEED = 20_181_203
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint_cached(n_params: int) -> np.ndarray:
+    rng = np.random.default_rng(_FP_SEED)
+    p = rng.standard_normal((_k.N_FP, n_params))
+    p /= np.linalg.norm(p, axis=1, keepdims=True)
+    p.setflags(write=False)
+    return p
+
+
+def fingerprint_vectors(n_params: int) -> np.ndarray:
+    """The ``N_FP × n_params`` unit vectors ``p_f`` of the tail fingerprints ``⟨p_f, θ⟩``.
+
+    Gaussian directions from a fixed seed: for any nonzero ``Δθ``,
+    ``Σ_f ⟨p_f, Δθ⟩² ≈ (N_FP/n)‖Δθ‖²`` (χ² with 4 degrees of freedom), so equal
+    fingerprints mean equal iterates except on a set of measure zero.
+    """
+    return np.array(_fingerprint_cached(int(n_params)))
+
+
+@dataclass(frozen=True, eq=False)
+class DirectionPromise:
+    """A per-eigen-direction rate promise ``|w_i[k] − target_i| ≤ |β_i|^k |1 − target_i|``
+    with ``w_i[k] = u_iᵀ W_j[k] u_i`` for every layer ``j`` (Nar & Sastry 2018, Lemma 3:
+    ``target_i = λ_i^{1/L}``, identity init, symmetric PSD Φ = U diag(λ) Uᵀ).
+
+    ``basis`` is ``U`` (``d × d``, columns ``u_i``); build it with
+    :func:`gdcert.sim.promises.lemma3_promise`.
+    """
+
+    basis: np.ndarray
+    target: np.ndarray
+    beta: np.ndarray
+
+
+def _tail(ring: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the tail ring for steps ``k−n+1..k`` (oldest first), ``n = min(k+1, TAIL)``."""
+    n = min(k + 1, _k.TAIL)
+    idx = np.arange(k - n + 1, k + 1) % _k.TAIL
+    return np.ascontiguousarray(ring[idx])
+
+
+def _promises(prom_f: np.ndarray, prom_i: np.ndarray) -> tuple[dict[str, int | None],
+                                                               dict[str, float],
+                                                               dict[str, int | None]]:
+    """The checked promises of one trajectory (NaN ratio in the kernel = not checked)."""
+    first: dict[str, int | None] = {}
+    ratio: dict[str, float] = {}
+    worst: dict[str, int | None] = {}
+    for c, key in PROMISE_KEYS.items():
+        if math.isnan(prom_f[c]):
+            continue
+        f, w = int(prom_i[c, _k.PROM_FIRST]), int(prom_i[c, _k.PROM_WORST])
+        first[key] = f if f >= 0 else None
+        ratio[key] = float(prom_f[c])
+        worst[key] = w if w >= 0 else None
+    return first, ratio, worst
+
+
+def _per_trajectory(name: str, value: Any, n_traj: int) -> np.ndarray:
+    """A scalar or one value per trajectory, as float64 (``None`` entries become ``inf``)."""
+    if value is None:
+        return np.full(n_traj, math.inf)
+    if np.ndim(value) == 0:
+        return np.full(n_traj, float(value))
+    vals = [math.inf if v is None else float(v) for v in value]
+    if len(vals) != n_traj:
+        raise ValueError(f"{name} needs one value per init: {n_traj} inits, {len(vals)} values")
+    return np.array(vals)
+
+
+def _lemma3_arrays(
+    promises: DirectionPromise | Sequence[DirectionPromise | None] | None,
+    widths: tuple[int, ...], n_traj: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(on, basis, target, log|β|, |1 − target|)`` rows for the kernel (``d = d_0``)."""
+    if promises is None or isinstance(promises, DirectionPromise):
+        specs: list[DirectionPromise | None] = [promises] * n_traj
+    else:
+        specs = list(promises)
+        if len(specs) != n_traj:
+            raise ValueError(f"lemma3 needs one promise (or None) per init: {n_traj} inits, "
+                             f"{len(specs)} given")
+    if all(s is None for s in specs):
+        empty = np.zeros((n_traj, 0))
+        return np.zeros(n_traj, dtype=np.bool_), empty, empty, empty, empty
+    d = widths[0]
+    if any(w != d for w in widths):
+        raise ValueError(f"a Lemma 3 promise needs square d × d layers, got widths {widths}")
+    on = np.array([s is not None for s in specs], dtype=np.bool_)
+    basis = np.zeros((n_traj, d * d))
+    target = np.zeros((n_traj, d))
+    logbeta = np.zeros((n_traj, d))
+    start = np.zeros((n_traj, d))
+    for t, s in enumerate(specs):
+        if s is None:
+            continue
+        u = _as_matrix("lemma3 basis", s.basis, (d, d))
+        tg = np.asarray(s.target, dtype=np.float64).reshape(-1)
+        bt = np.abs(np.asarray(s.beta, dtype=np.float64).reshape(-1))
+        if tg.shape != (d,) or bt.shape != (d,) or not (np.all(np.isfinite(tg))
+                                                      and np.all(np.isfinite(bt))):
+            raise ValueError(f"lemma3 target and beta must be {d} finite values each")
+        basis[t] = u.ravel()
+        target[t] = tg
+        with np.errstate(divide="ignore"):
+            logbeta[t] = np.log(bt)
+        start[t] = np.abs(1.0 - tg)
+    return on, basis, target, logbeta, start
+
+
 # ----------------------------------------------------------------------------- running
 
 
@@ -339,6 +491,11 @@ def run_batch(
     track_balancedness: bool = False,
     track_sharpness: bool = False,
     track_invariants: bool = False,
+    promise_delta_bal: float | Sequence[float | None] | None = None,
+    envelope: bool = False,
+    envelope_optimal_loss: float = 0.0,
+    lemma3: DirectionPromise | Sequence[DirectionPromise | None] | None = None,
+    promise_rtol: float = PROMISE_RTOL,
     parallel: bool = True,
 ) -> list[Trajectory]:
     """Run GD from each ``inits[t]`` with ``schedules[t]``; one :class:`Trajectory` each.
@@ -349,6 +506,14 @@ def run_batch(
     ``record_every`` steps (0: about 1000 records) and at the stopping point.
     ``track_invariants`` also records each ``‖D_j‖ = ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖``
     (``j = 1..L−1``; implies balancedness tracking).
+
+    Promises checked at every iterate (see :class:`Trajectory`), with relative slack
+    ``promise_rtol``: the loss never increases (always); ``b(W⃗_k) ≤ promise_delta_bal``
+    (a value for all, or one per init; ``None``/``inf`` = not checked; Nguegnang et al.
+    Thm 2.4); ``envelope=True``: ``ℓ_k − ℓ* ≤ Π_{s<k}(1 − η_s/2)(ℓ_0 − ℓ*)`` with
+    ``ℓ* = envelope_optimal_loss`` (Wu et al. Thm 4.3); ``lemma3``: a
+    :class:`DirectionPromise` (or one per init, ``None`` = not checked).
+
     ``parallel=True`` runs trajectories on numba's threads (``numba.set_num_threads`` /
     ``NUMBA_NUM_THREADS``) with BLAS capped to one thread; otherwise one after another.
     """
@@ -365,6 +530,15 @@ def run_batch(
     if math.isnan(loss_target):
         raise ValueError("loss_target must not be NaN")
     div = _check_positive("div_factor", div_factor)
+    rtol = float(promise_rtol)
+    if not (math.isfinite(rtol) and rtol >= 0.0):
+        raise ValueError(f"promise_rtol must be finite and >= 0, got {rtol}")
+    if not math.isfinite(envelope_optimal_loss):
+        raise ValueError(f"envelope_optimal_loss must be finite, got {envelope_optimal_loss}")
+    delta_bal = _per_trajectory("promise_delta_bal", promise_delta_bal, n_traj)
+    if np.any(np.isnan(delta_bal) | (delta_bal <= 0)):
+        raise ValueError(f"promise_delta_bal must be > 0 (inf or None: not checked), got "
+                         f"{delta_bal.tolist()}")
     every = _record_every(max_iter, int(record_every))
     n_records = max_iter // every + 2
     n_inv = len(problem.widths) - 2 if track_invariants else 0
@@ -377,62 +551,101 @@ def run_batch(
 
     widths = problem.widths
     w_off, pre_off = _offsets(widths)
-    theta0 = np.empty((n_traj, int(w_off[-1])))
+    n_params = int(w_off[-1])
+    theta0 = np.empty((n_traj, n_params))
     for t, init in enumerate(inits):
         theta0[t] = _pack(widths, init, t)
-    a1 = np.array([float(s.a1) for s in schedules])
-    a2 = np.array([float(s.a2) for s in schedules])
-    gamma = np.array([float(s.gamma) for s in schedules])
+    l3_on, l3_basis, l3_target, l3_logbeta, l3_start = _lemma3_arrays(lemma3, widths, n_traj)
     has_sigma = problem.sigma is not None
     sigma = problem.sigma if problem.sigma is not None else np.zeros((1, 1))
     w_star = problem.w_star if problem.w_star is not None else problem.c
-    sigma_flat = np.ascontiguousarray(sigma, dtype=np.float64).ravel()
-    w_star_flat = np.ascontiguousarray(w_star, dtype=np.float64).ravel()
+    prob = _k.LinearProblem(
+        widths=np.asarray(widths, dtype=np.int64), w_off=w_off, pre_off=pre_off,
+        sigma=np.ascontiguousarray(sigma, dtype=np.float64).ravel(),
+        w_star=np.ascontiguousarray(w_star, dtype=np.float64).ravel(),
+        has_sigma=bool(has_sigma), loss_ls=float(problem.loss_ls),
+        proj=fingerprint_vectors(n_params),
+    )
+    ctl = _controls(max_iter, float(loss_target), div, every, bool(track_balancedness),
+                    bool(track_sharpness), rtol, bool(envelope), float(envelope_optimal_loss))
+    inp = _k.LinearInputs(
+        theta0=theta0,
+        a1=np.array([float(s.a1) for s in schedules]),
+        a2=np.array([float(s.a2) for s in schedules]),
+        gamma=np.array([float(s.gamma) for s in schedules]),
+        delta_bal=delta_bal, l3_on=l3_on, l3_basis=l3_basis, l3_target=l3_target,
+        l3_logbeta=l3_logbeta, l3_start=l3_start,
+    )
+    out = _k.LinearOutputs(
+        theta_out=np.empty_like(theta0),
+        rec_step=np.zeros((n_traj, n_records), dtype=np.int64),
+        rec_vals=np.zeros((n_traj, n_records, _k.N_REC_COLS)),
+        rec_inv=np.zeros((n_traj, n_records, max(n_inv, 0))),
+        info_f=np.zeros((n_traj, _k.N_INFO_F)),
+        info_i=np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64),
+        tail=np.zeros((n_traj, _k.TAIL, _k.N_TAIL_COLS)),
+        prom_f=np.zeros((n_traj, _k.N_PROM)),
+        prom_i=np.zeros((n_traj, _k.N_PROM, 2), dtype=np.int64),
+    )
+    # Under NUMBA_DISABLE_JIT the kernels run as numpy code: overflow on a diverging run
+    # is expected there (it is detected and reported), not a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if parallel and n_traj > 1:
+            import numba
 
-    theta_out = np.empty_like(theta0)
-    rec_step = np.zeros((n_traj, n_records), dtype=np.int64)
-    rec_vals = np.zeros((n_traj, n_records, _k.N_REC_COLS))
-    rec_inv = np.zeros((n_traj, n_records, max(n_inv, 0)))
-    info_f = np.zeros((n_traj, _k.N_INFO_F))
-    info_i = np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64)
-    args = (
-        theta0, a1, a2, gamma, np.asarray(widths, dtype=np.int64), w_off, pre_off, sigma_flat,
-        w_star_flat, bool(has_sigma), float(problem.loss_ls), max_iter, float(loss_target), div,
-        every, bool(track_balancedness), bool(track_sharpness), SHARPNESS_ITERS,
-        theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
-    )  # fmt: skip
-    if parallel and n_traj > 1:
-        import numba
-
-        if numba.get_num_threads() > 1:
-            with _single_threaded_blas():
-                _k._gd_batch_parallel(*args)
+            if numba.get_num_threads() > 1:
+                with _single_threaded_blas():
+                    _k._gd_batch_parallel(prob, ctl, inp, out)
+            else:
+                _k._gd_batch_serial(prob, ctl, inp, out)
         else:
-            _k._gd_batch_serial(*args)
-    else:
-        _k._gd_batch_serial(*args)
+            _k._gd_batch_serial(prob, ctl, inp, out)
 
-    out = []
+    result = []
     for t in range(n_traj):
-        n = int(info_i[t, 2])
-        vals = rec_vals[t, :n]
-        out.append(
+        n = int(out.info_i[t, 2])
+        k = int(out.info_i[t, 0])
+        vals = out.rec_vals[t, :n]
+        tail = _tail(out.tail[t], k)
+        first, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
+        result.append(
             Trajectory(
-                step_index=rec_step[t, :n].copy(),
+                step_index=out.rec_step[t, :n].copy(),
                 loss=vals[:, _k.REC_LOSS].copy(),
                 grad_norm=vals[:, _k.REC_GRAD].copy(),
                 balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
                 sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
-                invariants=rec_inv[t, :n].copy() if track_invariants else None,
-                iterations=int(info_i[t, 0]),
-                stop=_STOP_NAMES[int(info_i[t, 1])],
-                final_loss=float(info_f[t, 0]),
-                final_weights=_unpack(widths, theta_out[t]),
-                step_norm_last=float(info_f[t, 1]),
-                step_norm_two=float(info_f[t, 2]),
+                invariants=out.rec_inv[t, :n].copy() if track_invariants else None,
+                iterations=k,
+                stop=_STOP_NAMES[int(out.info_i[t, 1])],
+                final_loss=float(out.info_f[t, 0]),
+                final_weights=_unpack(widths, out.theta_out[t]),
+                step_norm_last=float(out.info_f[t, 1]),
+                step_norm_two=float(out.info_f[t, 2]),
+                theta_norm=float(out.info_f[t, 3]),
+                tail_loss=tail[:, _k.TAIL_LOSS].copy(),
+                tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
+                tail_fingerprint=tail[:, _k.TAIL_FP:].copy(),
+                first_violation=first,
+                promise_ratio=ratio,
+                promise_worst_step=worst,
             )
         )
-    return out
+    return result
+
+
+def _controls(max_iter: int, loss_target: float, div_factor: float, record_every: int,
+              track_bal: bool, track_sharp: bool, promise_rtol: float, envelope: bool,
+              envelope_optimal: float) -> Any:
+    """The kernels' :class:`~gdcert.sim.kernels.Controls`, every field of one fixed type
+    (so numba compiles one specialisation)."""
+    return _k.Controls(
+        max_iter=int(max_iter), loss_target=float(loss_target), div_factor=float(div_factor),
+        record_every=int(record_every), track_bal=bool(track_bal),
+        track_sharp=bool(track_sharp), sharp_iters=int(SHARPNESS_ITERS),
+        promise_rtol=float(promise_rtol), envelope=bool(envelope),
+        envelope_optimal=float(envelope_optimal),
+    )
 
 
 def run(problem: GDProblem, init: Sequence[Any], schedule: Schedule, **kw: Any) -> Trajectory:
@@ -459,5 +672,5 @@ def warm_up() -> None:
             run_batch(
                 prob, [init, init], [Schedule.constant(0.01)] * 2, max_iter=3, loss_target=0.0,
                 track_balancedness=True, track_sharpness=True, track_invariants=True,
-                parallel=parallel,
+                promise_delta_bal=10.0, envelope=True, parallel=parallel,
             )  # fmt: skip

@@ -37,6 +37,7 @@ above, writing into preallocated buffers so a step allocates nothing.
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 from gdcert.sim import _numba_env  # noqa: F401  (sets NUMBA_CACHE_DIR before numba loads)
 
@@ -65,10 +66,104 @@ REC_BAL = 2
 REC_SHARP = 3
 N_REC_COLS = 4
 
-#: Columns of ``info_f[t, :]``: final loss, ‖θ_K − θ_{K−1}‖, ‖θ_K − θ_{K−2}‖.
-N_INFO_F = 3
+#: Columns of ``info_f[t, :]``: final loss, ‖θ_K − θ_{K−1}‖, ‖θ_K − θ_{K−2}‖, ‖θ_K‖.
+N_INFO_F = 4
 #: Columns of ``info_i[t, :]``: iterations taken, stop code, number of records.
 N_INFO_I = 3
+
+#: The tail: a ring of the last ``TAIL`` iterates' summaries, one row per step ``k``
+#: (row ``k % TAIL``): ``ℓ(θ_k)``, ``‖∇ℓ(θ_k)‖`` and the fingerprint ``⟨p_f, θ_k⟩``
+#: (``f < N_FP``) on fixed random unit vectors ``p_f``. ``TAIL = 2 · 64``: two full periods
+#: of an orbit of period up to 64 (:mod:`gdcert.sim.classify`).
+TAIL = 128
+N_FP = 4
+TAIL_LOSS = 0
+TAIL_GRAD = 1
+TAIL_FP = 2
+N_TAIL_COLS = TAIL_FP + N_FP
+
+#: Promises checked at every step (rows of ``prom_f[t]`` / ``prom_i[t]``).
+PROM_MONOTONE = 0  # ℓ_k ≤ ℓ_{k−1} (Nguegnang et al. Prop. 3.3)
+PROM_BALANCED = 1  # b(W⃗_k) ≤ delta_bal (Nguegnang et al. Thm 2.4)
+PROM_ENVELOPE = 2  # ℓ_k − ℓ* ≤ Π_{s<k}(1 − η_s/2)(ℓ_0 − ℓ*) (Wu et al. Thm 4.3)
+PROM_LEMMA3 = 3  # |w_i[k] − λ_i^{1/L}| ≤ β_i^k |1 − λ_i^{1/L}| (Nar & Sastry Lemma 3)
+N_PROM = 4
+#: ``prom_f[t, c]``: the worst ratio observed/promised (≤ 1 held; NaN: not checked).
+#: ``prom_i[t, c, :]``: the first violating step and the step of the worst ratio (−1: none).
+PROM_FIRST = 0
+PROM_WORST = 1
+
+
+class LinearProblem(NamedTuple):
+    """The loss, shared by every trajectory of a batch (see the module docstring).
+
+    ``widths`` (int64, ``L + 1``), ``w_off``/``pre_off`` (int64 offsets), ``sigma``
+    (``Σ``, flat) and ``w_star`` (``W*``, flat), ``has_sigma`` (data form), ``loss_ls``,
+    ``proj`` (``N_FP × n_params``: the fingerprint vectors).
+    """
+
+    widths: Any
+    w_off: Any
+    pre_off: Any
+    sigma: Any
+    w_star: Any
+    has_sigma: bool
+    loss_ls: float
+    proj: Any
+
+
+class Controls(NamedTuple):
+    """Stopping, recording and promise settings shared by a batch (scalars only)."""
+
+    max_iter: int
+    loss_target: float
+    div_factor: float
+    record_every: int
+    track_bal: bool
+    track_sharp: bool
+    sharp_iters: int
+    promise_rtol: float
+    envelope: bool
+    envelope_optimal: float
+
+
+class LinearInputs(NamedTuple):
+    """Per-trajectory inputs (row ``t`` of each array belongs to trajectory ``t``).
+
+    ``theta0`` (``T × n``), the schedule ``a1``, ``a2``, ``gamma`` (``T``); ``delta_bal``
+    (``T``; ``inf`` = not checked); Lemma 3 (``l3_on`` bool ``T``; ``l3_basis`` ``T × d²``,
+    the eigenvectors ``U`` of Φ row-major, column ``i`` is ``u_i``; ``l3_target``
+    (``λ_i^{1/L}``), ``l3_logbeta`` (``ln|β_i|``, ``−inf`` for ``β_i = 0``), ``l3_start``
+    (``|1 − λ_i^{1/L}|``), each ``T × d``).
+    """
+
+    theta0: Any
+    a1: Any
+    a2: Any
+    gamma: Any
+    delta_bal: Any
+    l3_on: Any
+    l3_basis: Any
+    l3_target: Any
+    l3_logbeta: Any
+    l3_start: Any
+
+
+class LinearOutputs(NamedTuple):
+    """Preallocated outputs, row ``t`` per trajectory: ``theta_out`` (``θ_K``), records
+    (``rec_step``, ``rec_vals``, ``rec_inv``), ``info_f``/``info_i``, the ``tail`` ring
+    (``T × TAIL × N_TAIL_COLS``, row ``k % TAIL`` is step ``k``), promises ``prom_f``
+    (``T × N_PROM``) and ``prom_i`` (``T × N_PROM × 2``)."""
+
+    theta_out: Any
+    rec_step: Any
+    rec_vals: Any
+    rec_inv: Any
+    info_f: Any
+    info_i: Any
+    tail: Any
+    prom_f: Any
+    prom_i: Any
 
 
 @njit(cache=True, inline="always")
@@ -395,10 +490,86 @@ def _stop_code(loss, loss0, loss_target, div_factor, k, max_iter):
 
 
 @njit(cache=True)
+def _balancedness_above(theta, widths, w_off, floor):
+    """``max(floor, b(W⃗))``, exact, computing few eigenvalues.
+
+    ``‖M_j‖ ≤ ‖M_j‖_F`` for ``M_j = W_{j+1}ᵀW_{j+1} − W_jW_jᵀ``: a pair whose Frobenius
+    norm is at most the running maximum cannot raise it and skips ``eigvalsh``. Used by the
+    per-step balancedness promise, so the maximum over all steps is the exact one.
+    """
+    n_layers = widths.shape[0] - 1
+    worst = floor
+    for i in range(n_layers - 1):
+        mid = widths[i + 1]
+        w_lo = _mat(theta, w_off[i], mid, widths[i])
+        w_hi = _mat(theta, w_off[i + 1], widths[i + 2], mid)
+        m = np.dot(w_hi.T, w_hi) - np.dot(w_lo, w_lo.T)
+        fro = 0.0
+        for p in range(mid):
+            for q in range(mid):
+                fro += m[p, q] * m[p, q]
+        if not math.sqrt(fro) > worst:
+            continue
+        lam = np.linalg.eigvalsh(m)
+        val = max(abs(lam[0]), abs(lam[mid - 1]))
+        if val > worst:
+            worst = val
+    return worst
+
+
+@njit(cache=True)
+def _lemma3_ratio(theta, widths, w_off, k, basis, target, logbeta, start, rtol):
+    """Worst ``(|w_i[k] − λ_i^{1/L}| − slack) / (β_i^k |1 − λ_i^{1/L}|)`` over layers and
+    eigen-directions, with ``w_i[k] = u_iᵀ W_j[k] u_i`` (Nar & Sastry, Lemma 3).
+
+    ``slack = rtol · max(1, λ_i^{1/L})`` absorbs rounding; a zero promise (``β_i = 0`` or
+    ``λ_i = 1``) gives 0 when the error is within the slack and ``inf`` otherwise. In exact
+    arithmetic every ``W_j[k]`` is ``U diag(w[k]) Uᵀ``; only the diagonal in that basis is
+    read (its off-diagonal part is rounding, not checked).
+    """
+    n_layers = widths.shape[0] - 1
+    d = widths[0]
+    worst = 0.0
+    for j in range(n_layers):
+        off = w_off[j]
+        for i in range(d):
+            # w_i = Σ_pq U[p, i] W[p, q] U[q, i]
+            w = 0.0
+            for p in range(d):
+                acc = 0.0
+                for q in range(d):
+                    acc += theta[off + p * d + q] * basis[q * d + i]
+                w += basis[p * d + i] * acc
+            excess = abs(w - target[i]) - rtol * max(1.0, abs(target[i]))
+            if excess <= 0.0:
+                continue
+            if k == 0:
+                promised = start[i]
+            else:
+                x = k * logbeta[i]
+                promised = start[i] * math.exp(x) if x < 700.0 else math.inf
+            ratio = excess / promised if promised > 0.0 else math.inf
+            if not ratio <= worst:
+                worst = ratio if ratio == ratio else math.inf
+    return worst
+
+
+@njit(cache=True)
+def _promise_note(prom_f, prom_i, c, ratio, k, limit):
+    """Fold one step's ratio into promise ``c``: worst ratio (and where), first step above
+    ``limit``. A NaN ratio counts as a violation."""
+    if not ratio <= prom_f[c]:
+        prom_f[c] = ratio if ratio == ratio else math.inf
+        prom_i[c, PROM_WORST] = k
+    if not ratio <= limit and prom_i[c, PROM_FIRST] < 0:
+        prom_i[c, PROM_FIRST] = k
+
+
+@njit(cache=True)
 def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
-    """Write a finished trajectory's summary: the final loss, ‖θ_K − θ_{K−1}‖ and
-    ‖θ_K − θ_{K−2}‖ from the ring of four iterates (period-2 detection; NaN when fewer
-    than 1 resp. 2 steps were taken), the step count, stop code and number of records."""
+    """Write a finished trajectory's summary: the final loss, ‖θ_K − θ_{K−1}‖,
+    ‖θ_K − θ_{K−2}‖ from the ring of four iterates (NaN when fewer than 1 resp. 2 steps
+    were taken) and ‖θ_K‖, the step count, stop code and number of records."""
     final = ring[k % 4]
     step_last = math.nan
     step_two = math.nan
@@ -414,22 +585,47 @@ def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
         for q in range(final.size):
             s += (final[q] - prev2[q]) ** 2
         step_two = math.sqrt(s)
+    s = 0.0
+    for q in range(final.size):
+        s += final[q] * final[q]
     info_f[0] = loss
     info_f[1] = step_last
     info_f[2] = step_two
+    info_f[3] = math.sqrt(s)
     info_i[0] = k
     info_i[1] = stop
     info_i[2] = n_rec
 
 
 @njit(cache=True)
-def _gd_target(
-    theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
-    max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
-    theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
-):  # fmt: skip
-    """Run GD on one trajectory from ``theta0`` until it reaches the target loss, diverges,
-    or uses up ``max_iter`` steps.
+def _tail_row(tail, k, loss, gsq, theta, proj):
+    """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖``, fingerprint ``⟨p_f, θ_k⟩``."""
+    row = k % TAIL
+    tail[row, TAIL_LOSS] = loss
+    tail[row, TAIL_GRAD] = math.sqrt(gsq)
+    for f in range(N_FP):
+        acc = 0.0
+        for q in range(theta.shape[0]):
+            acc += proj[f, q] * theta[q]
+        tail[row, TAIL_FP + f] = acc
+
+
+@njit(cache=True)
+def _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
+    """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``); ratio ``1 + increase/|ℓ_0|``."""
+    inc = loss - loss_prev
+    if not inc <= rtol * abs(loss_prev) and prom_i[PROM_MONOTONE, PROM_FIRST] < 0:
+        prom_i[PROM_MONOTONE, PROM_FIRST] = k
+    ratio = 1.0 + max(inc, 0.0) / max(abs(loss0), 1e-300) if inc == inc else math.inf
+    if ratio > prom_f[PROM_MONOTONE]:
+        prom_f[PROM_MONOTONE] = ratio
+        prom_i[PROM_MONOTONE, PROM_WORST] = k
+
+
+@njit(cache=True)
+def _gd_target(t, prob, ctl, inp, out):
+    """Run GD on trajectory ``t`` from ``inp.theta0[t]`` until it reaches the target loss,
+    diverges, or uses up ``ctl.max_iter`` steps.
 
     Step sizes ``η_k = min(a1, a2 / (k+1)^γ)`` (Nguegnang et al. eq. 5.2; a constant step is
     ``a2 = inf``). Iteration ``k`` evaluates ``ℓ(θ_k)`` and ``∇ℓ(θ_k)`` in one pass, then
@@ -437,15 +633,33 @@ def _gd_target(
     ``ℓ > div_factor · ℓ(θ_0)`` (diverged), or ``k = max_iter`` (budget); otherwise it records
     when ``k % record_every == 0`` and steps ``θ_{k+1} = θ_k − η_k ∇ℓ(θ_k)``. The stopping
     point ``θ_K`` is always recorded. ``θ_{K−2}, θ_{K−1}, θ_K`` (and the discarded
-    ``θ_{K+1}``, written before the stop is decided) are kept in a ring of four buffers for
-    the period-2 check ``‖θ_K − θ_{K−1}‖``, ``‖θ_K − θ_{K−2}‖`` (NaN if ``K``
-    is too small).
+    ``θ_{K+1}``) are kept in a ring of four buffers for ``‖θ_K − θ_{K−1}‖``,
+    ``‖θ_K − θ_{K−2}‖``; the last ``TAIL`` steps' loss, gradient norm and fingerprint go to
+    ``out.tail[t]`` (period detection, :mod:`gdcert.sim.classify`).
 
-    Outputs (preallocated by the caller): ``theta_out`` (``θ_K``), ``rec_step``/``rec_vals``
-    (records), ``rec_inv`` (per-record ``‖D_j‖``, j = 1..L−1, when it has L − 1 columns and
-    balancedness is tracked; 0 columns otherwise), ``info_f`` (final loss and the two step
-    norms), ``info_i`` (``K``, stop code, number of records).
+    Promises, at every iterate ``θ_k`` (``k = 0..K``), into ``out.prom_f[t]``/``prom_i[t]``:
+    the loss does not increase (always); ``b(W⃗_k) ≤ delta_bal`` (when ``inp.delta_bal[t]``
+    is finite); Wu et al.'s envelope (``ctl.envelope``; ``ℓ* = ctl.envelope_optimal``);
+    Lemma 3 per eigen-direction (``inp.l3_on[t]``). Each with relative slack
+    ``ctl.promise_rtol``.
     """
+    widths = prob.widths
+    w_off = prob.w_off
+    pre_off = prob.pre_off
+    sigma = prob.sigma
+    has_sigma = prob.has_sigma
+    theta0 = inp.theta0[t]
+    a1 = inp.a1[t]
+    a2 = inp.a2[t]
+    gamma = inp.gamma[t]
+    rec_step = out.rec_step[t]
+    rec_vals = out.rec_vals[t]
+    rec_inv = out.rec_inv[t]
+    tail = out.tail[t]
+    prom_f = out.prom_f[t]
+    prom_i = out.prom_i[t]
+    rtol = ctl.promise_rtol
+
     n_params = theta0.shape[0]
     n_layers = widths.shape[0] - 1
     d0 = widths[0]
@@ -459,17 +673,36 @@ def _gd_target(
     d_buf = np.empty(dl * d0)
     g_buf = np.empty(dl * d0)
     a_buf = np.empty(2 * max_rows * d0)
-    n_hvp = n_params if track_sharp else 0
+    n_hvp = n_params if ctl.track_sharp else 0
     v = np.empty(n_hvp)
     hv = np.empty(n_hvp)
-    dpre = np.empty(pre_off[n_layers] if track_sharp else 0)
-    bufs = np.empty((5, max_rows * d0 if track_sharp else 0))
-    if track_sharp:
+    dpre = np.empty(pre_off[n_layers] if ctl.track_sharp else 0)
+    bufs = np.empty((5, max_rows * d0 if ctl.track_sharp else 0))
+    if ctl.track_sharp:
         _start_vector(v)
     max_records = rec_step.shape[0]
 
+    delta_bal = inp.delta_bal[t]
+    bal_on = math.isfinite(delta_bal)
+    l3_on = inp.l3_on[t]
+    for c in range(N_PROM):
+        prom_f[c] = math.nan
+        prom_i[c, PROM_FIRST] = -1
+        prom_i[c, PROM_WORST] = -1
+    prom_f[PROM_MONOTONE] = 1.0
+    if bal_on:
+        prom_f[PROM_BALANCED] = 0.0
+    if ctl.envelope:
+        prom_f[PROM_ENVELOPE] = 0.0
+    if l3_on:
+        prom_f[PROM_LEMMA3] = 0.0
+    bal_max = 0.0
+    log_env = 0.0  # ln Π_{s<k}(1 − η_s/2)
+    env_r0 = 0.0
+
     loss0 = 0.0
     loss = 0.0
+    loss_prev = 0.0
     n_rec = 0
     k = 0
     stop = STOP_BUDGET
@@ -477,10 +710,12 @@ def _gd_target(
         cur = ring[k % 4]
         nxt = ring[(k + 1) % 4]
         loss = _forward(
-            cur, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_ls, d_buf, g_buf
-        )
+            cur, widths, w_off, pre, pre_off, sigma, prob.w_star, has_sigma, prob.loss_ls,
+            d_buf, g_buf,
+        )  # fmt: skip
         if k == 0:
             loss0 = loss
+            env_r0 = loss0 - ctl.envelope_optimal
         eta = a1
         if gamma == 0.0:
             eta = min(a1, a2)
@@ -488,23 +723,55 @@ def _gd_target(
             # η_k = min(a1, a2 / (k+1)^γ)
             eta = min(a1, a2 / (k + 1.0) ** gamma)
         gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
-        code = _stop_code(loss, loss0, loss_target, div_factor, k, max_iter)
+        _tail_row(tail, k, loss, gsq, cur, prob.proj)
+
+        # ---- promises at θ_k
+        if k >= 1:
+            _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
+        finite = math.isfinite(loss)
+        if bal_on and finite:
+            b = _balancedness_above(cur, widths, w_off, bal_max)
+            if b > bal_max:
+                bal_max = b
+                _promise_note(prom_f, prom_i, PROM_BALANCED, b / delta_bal, k, 1.0 + rtol)
+        if ctl.envelope and env_r0 > 0.0:
+            # R_k / (Π_{s<k}(1 − η_s/2) R_0), in log space
+            gap = loss - ctl.envelope_optimal
+            ratio = 0.0
+            if not gap <= 0.0:
+                ratio = math.inf
+                if math.isfinite(gap):
+                    lr = math.log(gap) - math.log(env_r0) - log_env
+                    if lr < 700.0:
+                        ratio = math.exp(lr)
+            _promise_note(prom_f, prom_i, PROM_ENVELOPE, ratio, k, 1.0 + rtol)
+            fac = 1.0 - 0.5 * eta
+            log_env += math.log(fac) if fac > 0.0 else -math.inf
+        if l3_on:
+            ratio = math.inf
+            if finite:
+                ratio = _lemma3_ratio(cur, widths, w_off, k, inp.l3_basis[t], inp.l3_target[t],
+                                      inp.l3_logbeta[t], inp.l3_start[t], rtol)
+            _promise_note(prom_f, prom_i, PROM_LEMMA3, ratio, k, 1.0 + rtol)
+        loss_prev = loss
+
+        code = _stop_code(loss, loss0, ctl.loss_target, ctl.div_factor, k, ctl.max_iter)
         stopping = code >= 0
         if stopping:
             stop = code
-        if (stopping or k % record_every == 0) and n_rec < max_records:
+        if (stopping or k % ctl.record_every == 0) and n_rec < max_records:
             rec_step[n_rec] = k
             rec_vals[n_rec, REC_LOSS] = loss
             rec_vals[n_rec, REC_GRAD] = math.sqrt(gsq)
             rec_vals[n_rec, REC_BAL] = math.nan
             rec_vals[n_rec, REC_SHARP] = math.nan
-            if math.isfinite(loss):
-                if track_bal:
+            if finite:
+                if ctl.track_bal:
                     rec_vals[n_rec, REC_BAL] = _balancedness(cur, widths, w_off,
                                                              rec_inv[n_rec])
-                if track_sharp:
+                if ctl.track_sharp:
                     rec_vals[n_rec, REC_SHARP] = _sharpness(
-                        cur, v, hv, sharp_iters, widths, w_off, pre, pre_off, sigma,
+                        cur, v, hv, ctl.sharp_iters, widths, w_off, pre, pre_off, sigma,
                         has_sigma, g_buf, dpre, bufs,
                     )  # fmt: skip
             n_rec += 1
@@ -512,40 +779,22 @@ def _gd_target(
             break
         k += 1
 
-    theta_out[:] = ring[k % 4]
-    _finish(ring, k, loss, stop, n_rec, info_f, info_i)
+    out.theta_out[t, :] = ring[k % 4]
+    _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
 
 
 @njit(cache=True, parallel=True)
-def _gd_batch_parallel(
-    theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
-    max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
-    theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
-):  # fmt: skip
-    """:func:`_gd_target` for ``T`` trajectories (rows of ``theta0``), in parallel (``prange``)."""
-    for t in prange(theta0.shape[0]):
-        _gd_target(
-            theta0[t], a1[t], a2[t], gamma[t], widths, w_off, pre_off, sigma, w_star,
-            has_sigma, loss_ls, max_iter, loss_target, div_factor, record_every, track_bal,
-            track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], rec_inv[t],
-            info_f[t], info_i[t],
-        )  # fmt: skip
+def _gd_batch_parallel(prob, ctl, inp, out):
+    """:func:`_gd_target` for ``T`` trajectories (rows of ``inp.theta0``), in parallel."""
+    for t in prange(inp.theta0.shape[0]):
+        _gd_target(t, prob, ctl, inp, out)
 
 
 @njit(cache=True)
-def _gd_batch_serial(
-    theta0, a1, a2, gamma, widths, w_off, pre_off, sigma, w_star, has_sigma, loss_ls,
-    max_iter, loss_target, div_factor, record_every, track_bal, track_sharp, sharp_iters,
-    theta_out, rec_step, rec_vals, rec_inv, info_f, info_i,
-):  # fmt: skip
+def _gd_batch_serial(prob, ctl, inp, out):
     """:func:`_gd_target` for ``T`` trajectories one after another (no thread pool)."""
-    for t in range(theta0.shape[0]):
-        _gd_target(
-            theta0[t], a1[t], a2[t], gamma[t], widths, w_off, pre_off, sigma, w_star,
-            has_sigma, loss_ls, max_iter, loss_target, div_factor, record_every, track_bal,
-            track_sharp, sharp_iters, theta_out[t], rec_step[t], rec_vals[t], rec_inv[t],
-            info_f[t], info_i[t],
-        )  # fmt: skip
+    for t in range(inp.theta0.shape[0]):
+        _gd_target(t, prob, ctl, inp, out)
 
 
 # ----------------------------------------------------------------------------- two-layer ReLU
@@ -614,22 +863,66 @@ def _relu_loss_grad(theta, grad, m, r, n, x, y, b, c, h, dlt, res):
     return c * total
 
 
-@njit(cache=True)
-def _relu_gd(
-    theta0, eta, m, r, n, x, y, b, c, max_iter, loss_target, div_factor, record_every,
-    theta_out, theta_prev, rec_step, rec_vals, info_f, info_i,
-):  # fmt: skip
-    """Full-batch GD on the two-layer ReLU loss from ``theta0`` with the constant step ``eta``.
+class ReluArgs(NamedTuple):
+    """The shared part of a ReLU batch: shape ``m, r, n``, inputs ``x`` (``n × N``), the
+    loss factor ``c`` and the fingerprint vectors ``proj`` (``N_FP × n_params``)."""
 
-    The stopping rules, records and period-2 step norms are those of :func:`_gd_target`:
-    iteration ``k`` evaluates ``ℓ(θ_k)`` and ``∇ℓ(θ_k)``, stops with ``K = k`` on the
-    target (``ℓ − loss_target ≤ 0``), divergence (``ℓ`` not finite or ``> div_factor ·
-    ℓ(θ_0)``) or the budget (``k = max_iter``), records when ``k % record_every == 0`` (and
-    at the stop), else steps ``θ_{k+1} = θ_k − η ∇ℓ(θ_k)``. Outputs: ``theta_out`` (``θ_K``),
-    ``theta_prev`` (``θ_{K−1}``, NaN if ``K = 0``), records (loss, ``‖∇ℓ‖``), ``info_f``
-    (final loss, ``‖θ_K − θ_{K−1}‖``, ``‖θ_K − θ_{K−2}‖``), ``info_i`` (``K``, stop code,
-    number of records).
+    m: int
+    r: int
+    n: int
+    x: Any
+    c: float
+    proj: Any
+
+
+class ReluInputs(NamedTuple):
+    """Per-trajectory rows: ``theta0`` (``T × n_params``), ``eta``, ``y`` (``T × m × N``),
+    ``b`` (``T × r``), ``loss_target`` (``T``)."""
+
+    theta0: Any
+    eta: Any
+    y: Any
+    b: Any
+    loss_target: Any
+
+
+class ReluOutputs(NamedTuple):
+    """As :class:`LinearOutputs` (no invariants), plus ``theta_prev`` (``θ_{K−1}``)."""
+
+    theta_out: Any
+    theta_prev: Any
+    rec_step: Any
+    rec_vals: Any
+    info_f: Any
+    info_i: Any
+    tail: Any
+    prom_f: Any
+    prom_i: Any
+
+
+@njit(cache=True)
+def _relu_gd(t, arg, ctl, inp, out):
+    """Full-batch GD on the two-layer ReLU loss from ``inp.theta0[t]`` with the constant
+    step ``inp.eta[t]``.
+
+    The stopping rules, records, step norms, tail ring and the monotone-loss promise are
+    those of :func:`_gd_target` (``ctl.loss_target`` is unused: the target is per
+    trajectory, ``inp.loss_target[t]``). Outputs as :class:`ReluOutputs`; ``theta_prev`` is
+    ``θ_{K−1}`` (NaN if ``K = 0``).
     """
+    m = arg.m
+    r = arg.r
+    n = arg.n
+    theta0 = inp.theta0[t]
+    eta = inp.eta[t]
+    y = inp.y[t]
+    b = inp.b[t]
+    loss_target = inp.loss_target[t]
+    rec_step = out.rec_step[t]
+    rec_vals = out.rec_vals[t]
+    tail = out.tail[t]
+    prom_f = out.prom_f[t]
+    prom_i = out.prom_i[t]
     n_params = theta0.shape[0]
     ring = np.empty((4, n_params))
     ring[0, :] = theta0
@@ -638,15 +931,21 @@ def _relu_gd(
     dlt = np.empty(r)
     res = np.empty(m)
     max_records = rec_step.shape[0]
+    for c in range(N_PROM):
+        prom_f[c] = math.nan
+        prom_i[c, PROM_FIRST] = -1
+        prom_i[c, PROM_WORST] = -1
+    prom_f[PROM_MONOTONE] = 1.0
     loss0 = 0.0
     loss = 0.0
+    loss_prev = 0.0
     n_rec = 0
     k = 0
     stop = STOP_BUDGET
     while True:
         cur = ring[k % 4]
         nxt = ring[(k + 1) % 4]
-        loss = _relu_loss_grad(cur, grad, m, r, n, x, y, b, c, h, dlt, res)
+        loss = _relu_loss_grad(cur, grad, m, r, n, arg.x, y, b, arg.c, h, dlt, res)
         if k == 0:
             loss0 = loss
         gsq = 0.0
@@ -655,11 +954,15 @@ def _relu_gd(
             gsq += g * g
             # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
             nxt[q] = cur[q] - eta * g
-        code = _stop_code(loss, loss0, loss_target, div_factor, k, max_iter)
+        _tail_row(tail, k, loss, gsq, cur, arg.proj)
+        if k >= 1:
+            _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
+        loss_prev = loss
+        code = _stop_code(loss, loss0, loss_target, ctl.div_factor, k, ctl.max_iter)
         stopping = code >= 0
         if stopping:
             stop = code
-        if (stopping or k % record_every == 0) and n_rec < max_records:
+        if (stopping or k % ctl.record_every == 0) and n_rec < max_records:
             rec_step[n_rec] = k
             rec_vals[n_rec, RELU_REC_LOSS] = loss
             rec_vals[n_rec, RELU_REC_GRAD] = math.sqrt(gsq)
@@ -668,41 +971,23 @@ def _relu_gd(
             break
         k += 1
 
-    theta_out[:] = ring[k % 4]
+    out.theta_out[t, :] = ring[k % 4]
     if k >= 1:
-        theta_prev[:] = ring[(k - 1) % 4]
+        out.theta_prev[t, :] = ring[(k - 1) % 4]
     else:
-        theta_prev[:] = math.nan
-    _finish(ring, k, loss, stop, n_rec, info_f, info_i)
+        out.theta_prev[t, :] = math.nan
+    _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
 
 
 @njit(cache=True, parallel=True)
-def _relu_batch_parallel(
-    theta0, eta, m, r, n, x, y, b, c, max_iter, loss_target, div_factor, record_every,
-    theta_out, theta_prev, rec_step, rec_vals, info_f, info_i,
-):  # fmt: skip
-    """:func:`_relu_gd` for ``T`` trajectories in parallel (``prange``).
-
-    Row ``t`` of ``theta0``, ``eta``, ``b`` (``T × r``), ``y`` (``T × m × N``) and
-    ``loss_target`` belongs to trajectory ``t``; ``x`` is shared.
-    """
-    for t in prange(theta0.shape[0]):
-        _relu_gd(
-            theta0[t], eta[t], m, r, n, x, y[t], b[t], c, max_iter, loss_target[t],
-            div_factor, record_every, theta_out[t], theta_prev[t], rec_step[t], rec_vals[t],
-            info_f[t], info_i[t],
-        )  # fmt: skip
+def _relu_batch_parallel(arg, ctl, inp, out):
+    """:func:`_relu_gd` for ``T`` trajectories in parallel (``prange``)."""
+    for t in prange(inp.theta0.shape[0]):
+        _relu_gd(t, arg, ctl, inp, out)
 
 
 @njit(cache=True)
-def _relu_batch_serial(
-    theta0, eta, m, r, n, x, y, b, c, max_iter, loss_target, div_factor, record_every,
-    theta_out, theta_prev, rec_step, rec_vals, info_f, info_i,
-):  # fmt: skip
+def _relu_batch_serial(arg, ctl, inp, out):
     """:func:`_relu_gd` for ``T`` trajectories one after another (no thread pool)."""
-    for t in range(theta0.shape[0]):
-        _relu_gd(
-            theta0[t], eta[t], m, r, n, x, y[t], b[t], c, max_iter, loss_target[t],
-            div_factor, record_every, theta_out[t], theta_prev[t], rec_step[t], rec_vals[t],
-            info_f[t], info_i[t],
-        )  # fmt: skip
+    for t in range(inp.theta0.shape[0]):
+        _relu_gd(t, arg, ctl, inp, out)

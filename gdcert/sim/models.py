@@ -31,11 +31,18 @@ ORBIT_DRIFT_RTOL = 1e-2
 
 @dataclass(frozen=True)
 class Job:
-    """One trajectory to run: initial weights, a schedule, and (ReLU) its own problem."""
+    """One trajectory to run: initial weights, a schedule, and (ReLU) its own problem.
+
+    ``delta_bal`` and ``lemma3`` ask the compiled core to check, at every step,
+    ``b(W⃗_k) ≤ delta_bal`` (Nguegnang et al.) and Lemma 3's per-direction rate (a
+    :class:`gdcert.sim.engine.DirectionPromise`); ``None``: not checked.
+    """
 
     init: Sequence[np.ndarray]
     schedule: Any  # gdcert.sim.engine.Schedule
     problem: Any = None
+    delta_bal: float | None = None
+    lemma3: Any = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class RunSettings:
     track_balancedness: bool = False
     track_sharpness: bool = False
     track_invariants: bool = False
+    #: Check Wu et al.'s envelope ℓ_k − ℓ* ≤ Π(1 − η_s/2)(ℓ_0 − ℓ*) at every step.
+    envelope: bool = False
+    envelope_optimal_loss: float = 0.0
 
 
 class Model(Protocol):
@@ -86,7 +96,10 @@ class LinearModel:
                          track_balancedness=settings.track_balancedness,
                          track_sharpness=settings.track_sharpness,
                          track_invariants=settings.track_invariants,
-                         parallel=settings.parallel)
+                         promise_delta_bal=[j.delta_bal for j in jobs],
+                         envelope=settings.envelope,
+                         envelope_optimal_loss=settings.envelope_optimal_loss,
+                         lemma3=[j.lemma3 for j in jobs], parallel=settings.parallel)
 
     def classify(self, traj: Any, *, optimal_loss: float, tolerance: float,
                  grad_tol: float) -> _classify.Outcome:

@@ -7,7 +7,14 @@ Each check returns a :class:`PromiseCheck` — held or violated, with the worst 
 * Nguegnang, Rauhut & Terstiege (2021), Theorem 2.4 / Prop. 3.3: the loss never
   increases (between consecutive records) and the balancedness stays ≤ ``delta_bal``.
 * Nar & Sastry (2018), Lemma 3: in Φ's eigenbasis each layer is ``diag(w_i)`` and
-  ``|w_i[k] − λ_i^{1/L}| ≤ β_i^k |1 − λ_i^{1/L}|``, checked at the final iterate.
+  ``|w_i[k] − λ_i^{1/L}| ≤ β_i^k |1 − λ_i^{1/L}|``.
+
+Two ways in. The ``*_checked`` functions read what the compiled core checked at **every**
+step (:func:`gdcert.sim.engine.run_batch` with ``promise_delta_bal=``, ``envelope=True``,
+``lemma3=`` :func:`lemma3_promise`) and report the first violating step. The older
+functions (:func:`wu_envelope`, :func:`nguegnang_monotone`, :func:`lemma3_final`) check
+the decimated records (or the final iterate) only: a violation between records — e.g. the
+rising half of a period-2 orbit seen at an even stride — goes unseen by them.
 """
 
 from __future__ import annotations
@@ -124,3 +131,74 @@ def lemma3_final(final_weights: Sequence[np.ndarray], phi: np.ndarray, eta: floa
         bool(worst <= 1.0 + RTOL), float(worst),
         f"checked at the final iterate k = {iterations}; tightest eigenvalue "
         f"λ = {lam[worst_i]:.4g}")
+
+
+# --------------------------------------------------------------------------- every step
+
+
+_MONOTONE = "the loss never increases"
+_ENVELOPE = "R(t) ≤ (1 − η/2)^t R(0)"
+_LEMMA3 = "|w − λ^(1/L)| ≤ β^k |1 − λ^(1/L)| per eigen-direction"
+
+
+def _every_step(traj: Any, key: str, bound_id: str, promise: str,
+                what: str) -> PromiseCheck:
+    """A :class:`PromiseCheck` from the kernel's per-step result ``key`` of ``traj``."""
+    if key not in traj.promise_ratio:
+        return PromiseCheck(bound_id, promise, None, math.nan,
+                            f"not checked: the run did not check {what} at every step")
+    ratio = float(traj.promise_ratio[key])
+    first = traj.first_violation.get(key)
+    worst = traj.promise_worst_step.get(key)
+    steps = traj.iterations + 1
+    where = f"worst at k = {worst}" if worst is not None else "never above 0"
+    if first is None:
+        detail = f"held at every step k = 0..{traj.iterations} ({steps} iterates); {where}"
+    else:
+        detail = (f"first violated at step k = {first}; {where} "
+                  f"(checked at every step, k = 0..{traj.iterations})")
+    return PromiseCheck(bound_id, promise, first is None, ratio, detail)
+
+
+def monotone_checked(bound_id: str, traj: Any) -> PromiseCheck:
+    """Nguegnang et al. Prop. 3.3, ``ℓ_{k+1} ≤ ℓ_k`` at every step (margin
+    ``1 + max_k (ℓ_k − ℓ_{k−1})⁺ / |ℓ_0|``, as :func:`nguegnang_monotone`)."""
+    return _every_step(traj, "monotone", bound_id, _MONOTONE, "the loss")
+
+
+def balancedness_checked(bound_id: str, traj: Any, delta_bal: float) -> PromiseCheck:
+    """Nguegnang et al. Thm 2.4, ``b(W⃗_k) ≤ delta_bal`` at every step (margin
+    ``max_k b(W⃗_k) / delta_bal``); the run must have been given ``promise_delta_bal``."""
+    return _every_step(traj, "balancedness", bound_id,
+                       f"balancedness ≤ delta_bal = {delta_bal:.4g}", "the balancedness")
+
+
+def envelope_checked(traj: Any) -> PromiseCheck:
+    """Wu et al. Thm 4.3, ``R(k) ≤ Π_{s<k}(1 − η_s/2) R(0)`` at every step (margin: the
+    worst ``R(k)`` / envelope); the run must have been given ``envelope=True``."""
+    return _every_step(traj, "envelope", "wu_wang_ma.thm4_3", _ENVELOPE, "the envelope")
+
+
+def lemma3_checked(traj: Any) -> PromiseCheck:
+    """Nar & Sastry Lemma 3 at every step, every layer and eigen-direction (margin: the
+    worst error / promise, less a rounding slack); the run must have been given
+    ``lemma3=`` :func:`lemma3_promise`."""
+    return _every_step(traj, "lemma3", "nar_sastry.lemma3", _LEMMA3, "Lemma 3")
+
+
+def lemma3_promise(phi: np.ndarray, depth: int, eta: float, *,
+                   beta: Callable[[float, int, float], float]) -> Any:
+    """The per-direction promise of Lemma 3 for :func:`gdcert.sim.engine.run_batch`.
+
+    Φ = U diag(λ) Uᵀ (symmetric part; negative eigenvalues clipped to 0 as in
+    :func:`lemma3_final`), targets ``λ_i^{1/L}``, factors ``β_i = beta(λ_i, L, eta)``
+    (:func:`gdcert.bounds.nar_sastry.lemma3_beta`, passed in by the API) at the constant
+    step ``eta``.
+    """
+    from gdcert.sim.engine import DirectionPromise
+
+    lam, u = np.linalg.eigh(0.5 * (phi + phi.T))
+    lam = np.clip(lam, 0.0, None)
+    factors = np.array([beta(float(li), depth, eta) for li in lam])
+    return DirectionPromise(basis=np.ascontiguousarray(u), target=lam ** (1.0 / depth),
+                            beta=factors)

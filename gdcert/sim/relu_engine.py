@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from gdcert.sim import _numba_env  # noqa: F401  (must run before numba is imported)
 from gdcert.sim import kernels as _k
-from gdcert.sim.engine import _STOP_NAMES, MAX_RECORD_VALUES, _as_matrix, _record_every
+from gdcert.sim.engine import (
+    _STOP_NAMES,
+    MAX_RECORD_VALUES,
+    PROMISE_RTOL,
+    _as_matrix,
+    _controls,
+    _promises,
+    _record_every,
+    _tail,
+    fingerprint_vectors,
+)
 
 __all__ = ["RELU_LOSS_FACTOR", "ReluProblem", "ReluTrajectory", "edge_bisect", "run_relu_batch",
            "warm_up"]
@@ -100,6 +110,13 @@ class ReluTrajectory:
     v_prev: np.ndarray
     balancedness: None = None
     sharpness: None = None
+    theta_norm: float = math.nan
+    tail_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tail_grad_norm: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tail_fingerprint: np.ndarray = field(default_factory=lambda: np.zeros((0, _k.N_FP)))
+    first_violation: dict[str, int | None] = field(default_factory=dict)
+    promise_ratio: dict[str, float] = field(default_factory=dict)
+    promise_worst_step: dict[str, int | None] = field(default_factory=dict)
 
 
 def _pack(w: Any, v: Any, shape: tuple[int, int, int], which: int) -> np.ndarray:
@@ -167,43 +184,62 @@ def run_relu_batch(
     y = np.ascontiguousarray(np.stack([p.y for p in probs]), dtype=np.float64)
     b = np.ascontiguousarray(np.stack([p.b for p in probs]), dtype=np.float64)
     x = np.ascontiguousarray(first.x, dtype=np.float64)
-    theta_out = np.empty_like(theta0)
-    theta_prev = np.empty_like(theta0)
-    rec_step = np.zeros((n_traj, n_records), dtype=np.int64)
-    rec_vals = np.zeros((n_traj, n_records, _k.N_RELU_REC_COLS))
-    info_f = np.zeros((n_traj, _k.N_INFO_F))
-    info_i = np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64)
-    args = (theta0, eta_arr, m, r, n, x, y, b, float(first.c), max_iter, targets, div, every,
-            theta_out, theta_prev, rec_step, rec_vals, info_f, info_i)
-    if parallel and n_traj > 1:
-        import numba
+    arg = _k.ReluArgs(m=int(m), r=int(r), n=int(n), x=x, c=float(first.c),
+                      proj=fingerprint_vectors(theta0.shape[1]))
+    ctl = _controls(max_iter, math.nan, div, every, False, False, PROMISE_RTOL, False, 0.0)
+    inp = _k.ReluInputs(theta0=theta0, eta=eta_arr, y=y, b=b, loss_target=targets)
+    out = _k.ReluOutputs(
+        theta_out=np.empty_like(theta0),
+        theta_prev=np.empty_like(theta0),
+        rec_step=np.zeros((n_traj, n_records), dtype=np.int64),
+        rec_vals=np.zeros((n_traj, n_records, _k.N_RELU_REC_COLS)),
+        info_f=np.zeros((n_traj, _k.N_INFO_F)),
+        info_i=np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64),
+        tail=np.zeros((n_traj, _k.TAIL, _k.N_TAIL_COLS)),
+        prom_f=np.zeros((n_traj, _k.N_PROM)),
+        prom_i=np.zeros((n_traj, _k.N_PROM, 2), dtype=np.int64),
+    )
+    with np.errstate(over="ignore", invalid="ignore"):  # NUMBA_DISABLE_JIT: see run_batch
+        if parallel and n_traj > 1:
+            import numba
 
-        if numba.get_num_threads() > 1:
-            _k._relu_batch_parallel(*args)
+            if numba.get_num_threads() > 1:
+                _k._relu_batch_parallel(arg, ctl, inp, out)
+            else:
+                _k._relu_batch_serial(arg, ctl, inp, out)
         else:
-            _k._relu_batch_serial(*args)
-    else:
-        _k._relu_batch_serial(*args)
+            _k._relu_batch_serial(arg, ctl, inp, out)
 
-    out = []
+    result = []
     for t in range(n_traj):
-        n_rec = int(info_i[t, 2])
-        vals = rec_vals[t, :n_rec]
-        out.append(ReluTrajectory(
-            step_index=rec_step[t, :n_rec].copy(),
+        n_rec = int(out.info_i[t, 2])
+        k = int(out.info_i[t, 0])
+        vals = out.rec_vals[t, :n_rec]
+        tail = _tail(out.tail[t], k)
+        first_v, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
+        th, prev = out.theta_out[t], out.theta_prev[t]
+        result.append(ReluTrajectory(
+            step_index=out.rec_step[t, :n_rec].copy(),
             loss=vals[:, _k.RELU_REC_LOSS].copy(),
             grad_norm=vals[:, _k.RELU_REC_GRAD].copy(),
-            iterations=int(info_i[t, 0]),
-            stop=_STOP_NAMES[int(info_i[t, 1])],
-            final_loss=float(info_f[t, 0]),
-            step_norm_last=float(info_f[t, 1]),
-            step_norm_two=float(info_f[t, 2]),
-            w_final=theta_out[t, : m * r].reshape(m, r).copy(),
-            v_final=theta_out[t, m * r:].reshape(r, n).copy(),
-            w_prev=theta_prev[t, : m * r].reshape(m, r).copy(),
-            v_prev=theta_prev[t, m * r:].reshape(r, n).copy(),
+            iterations=k,
+            stop=_STOP_NAMES[int(out.info_i[t, 1])],
+            final_loss=float(out.info_f[t, 0]),
+            step_norm_last=float(out.info_f[t, 1]),
+            step_norm_two=float(out.info_f[t, 2]),
+            w_final=th[: m * r].reshape(m, r).copy(),
+            v_final=th[m * r:].reshape(r, n).copy(),
+            w_prev=prev[: m * r].reshape(m, r).copy(),
+            v_prev=prev[m * r:].reshape(r, n).copy(),
+            theta_norm=float(out.info_f[t, 3]),
+            tail_loss=tail[:, _k.TAIL_LOSS].copy(),
+            tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
+            tail_fingerprint=tail[:, _k.TAIL_FP:].copy(),
+            first_violation=first_v,
+            promise_ratio=ratio,
+            promise_worst_step=worst,
         ))
-    return out
+    return result
 
 
 def edge_bisect(problem: ReluProblem, init: tuple[Any, Any], *, lo: float, hi: float,
