@@ -415,10 +415,11 @@ def _check_size(n_runs: int, yes: bool) -> None:
 
 
 def sweep_size(spec: SweepSpec | str | Path) -> tuple[int, int]:
-    """``(runs, tasks)`` of a sweep, without running anything (loads the problem files)."""
+    """``(runs, tasks)`` of a sweep, counted without building it."""
     spec = _spec(spec)
-    tasks = plan(spec)
-    return sum(t.runs for t in tasks), len(tasks)
+    per_init = [len(spec.seeds[:1] if i.deterministic else spec.seeds) for i in spec.inits]
+    outer = len(spec.problems) * len(spec.depths) * len(spec.widths)
+    return outer * len(spec.steps) * sum(per_init), outer * len(spec.inits)
 
 
 def _spec(spec: SweepSpec | str | Path) -> SweepSpec:
@@ -451,9 +452,9 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int = 1, scheduler: Any 
     spec = _spec(spec)
     check_count(workers, name="workers")
     t0 = time.perf_counter()
+    _check_size(sweep_size(spec)[0], yes)
     tasks = plan(spec, parallel=workers == 1 and scheduler is None)
     total = sum(t.runs for t in tasks)
-    _check_size(total, yes)
     done_rows: dict[str, dict[str, Any]] = {}
     groups: dict[str, SweepGroup] = {}
     for part in previous:

@@ -75,10 +75,12 @@ def sweep(sweep_file: str, workers: int, scheduler: str | None, retries: int,
     """
     from rich.console import Console
 
-    from gdcert.api.sweep import plan, run_sweep
+    from gdcert.api.sweep import run_sweep, sweep_size
     from gdcert.config import sweep as sweep_config
+    from gdcert.errors import InputError
     from gdcert.io.sweep_parts import load_parts, parts_dir, write_part
     from gdcert.report.sweep_out import fits_text, summary_table, to_summary_json
+    from gdcert.sweep_spec import LARGE_SWEEP_RUNS
 
     spec = sweep_config.load(sweep_file)
     spec = replace(spec, output_table=table or spec.output_table,
@@ -88,15 +90,17 @@ def sweep(sweep_file: str, workers: int, scheduler: str | None, retries: int,
         spec = replace(spec, output_summary=str(Path(table).with_suffix(".summary.json")))
     _check_outputs(spec.output_table, spec.output_summary, spec.output_plot)
     err = Console(stderr=True)
-    tasks = plan(spec)
-    n_runs = sum(t.runs for t in tasks)
+    n_runs, n_tasks = sweep_size(spec)
     parts_at = parts_dir(spec.output_table) if spec.output_table else None
     previous = [] if fresh or parts_at is None else load_parts(parts_at)
-    click.echo(f"gdcert: sweep: {n_runs:,} runs in {len(tasks):,} tasks"
+    click.echo(f"gdcert: sweep: {n_runs:,} runs in {n_tasks:,} tasks"
                + (f"; {len(previous)} finished part(s) in {parts_at}" if previous else ""),
                err=True)
     if dry_run:
         return 0
+    if n_runs > LARGE_SWEEP_RUNS and not yes:
+        raise InputError(f"the sweep has {n_runs:,} runs (more than {LARGE_SWEEP_RUNS:,}); "
+                         "check its size, then pass --yes to run it")
     last = [time.monotonic()]
 
     def on_group(part: Any, current: Any) -> None:

@@ -26,6 +26,9 @@ COLOURS = {
     "diverged": "#d62728",
     "mixed": "#17becf",
 }
+#: Line colours of the bounds (none shared with an outcome colour).
+_BOUND_COLOURS = ("#1f3b73", "#8c564b", "#e377c2", "#393b79", "#637939", "#843c39",
+                  "#7b4173", "#3182bd", "#e6550d", "#636363", "#a55194")
 #: Bounds drawn as lines (sufficient bounds dashed, necessary ones solid).
 _STYLES = {"necessary": "-", "sufficient": "--", "exact-local": ":"}
 
@@ -49,6 +52,14 @@ def _figure(n: int, plt: Any) -> tuple[Any, list[Any]]:
     for ax in flat[n:]:
         ax.set_visible(False)
     return fig, flat[:n]
+
+
+def _depth_ticks(ax: Any, depths: Sequence[int]) -> None:
+    from matplotlib.ticker import NullFormatter
+
+    if depths:
+        ax.set_xticks(list(depths), [str(d) for d in depths])
+        ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _save(fig: Any, fmt: str) -> bytes:
@@ -84,20 +95,21 @@ def phase_diagram(result: SweepResult, *, fmt: str = "png", title: str = "") -> 
         ids: list[str] = []
         for g in groups:
             ids.extend(b["id"] for b in g.bounds if b["id"] not in ids)
-        for bid in ids:
+        for n, bid in enumerate(ids):
             pts = [(g.depth, g.bound(bid)) for g in groups]
             pts = [(d, v) for d, v in pts if v is not None and 0 < v < math.inf]
             if not pts:
                 continue
             kind = next(b["kind"] for g in groups for b in g.bounds if b["id"] == bid)
             ax.plot([p[0] for p in pts], [p[1] for p in pts], _STYLES.get(kind, "-"),
-                    marker=".", lw=1.2, label=bid)
+                    marker=".", lw=1.2, label=bid, color=_BOUND_COLOURS[n % len(_BOUND_COLOURS)])
         edge = [(g.depth, g.edge) for g in groups if g.edge is not None]
         if edge:
             ax.plot([p[0] for p in edge], [p[1] for p in edge], "k-", lw=2.2,
                     marker="o", label="empirical edge")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _depth_ticks(ax, sorted({d for d, _ in cells}))
         ax.set_xlabel("depth L")
         ax.set_ylabel("step size η")
         ax.set_title(_title(key), fontsize=9)
@@ -119,6 +131,7 @@ def iterations_plot(result: SweepResult, *, fmt: str = "png", title: str = "") -
         xs: Sequence[float] = [min(f.depths), max(f.depths)]
         ax.loglog(xs, [f.coefficient * x ** f.exponent for x in xs], "--",
                   color=line.get_color(), label=f"fit ∝ L^{f.exponent:.2f} (R² {f.r2:.2f})")
+    _depth_ticks(ax, sorted({d for g in result.fits for d in g.depths}))
     if not result.fits:
         ax.text(0.5, 0.5, "no (problem, init) converged at two or more depths",
                 ha="center", va="center", transform=ax.transAxes)
