@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gdcert.errors import GdcertError, InputError
+from gdcert.errors import GdcertError, GdcertWarning, InputError
 
 Done = Callable[[Any], None]
 
@@ -102,6 +103,9 @@ def _processes(tasks: Sequence[Any], done: Done, workers: int, retries: int) -> 
         if broken:
             _terminate(pool)
             restarts += 1
+            warnings.warn(f"sweep: a worker process died; restarting the pool for "
+                          f"{len(pending)} unfinished task(s) (restart {restarts} of at most "
+                          f"{retries})", GdcertWarning, stacklevel=2)
             if restarts > retries:
                 raise GdcertError(f"sweep: a worker process died {restarts} times; "
                                   f"{len(pending)} task(s) unfinished (finished ones are kept)")
