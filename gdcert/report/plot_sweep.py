@@ -74,7 +74,11 @@ def _save(fig: Any, fmt: str) -> bytes:
 
 
 def phase_diagram(result: SweepResult, *, fmt: str = "png", title: str = "") -> bytes:
-    """Depth × step size coloured by outcome, bounds and the empirical edge overlaid."""
+    """Depth × step size coloured by outcome, bounds and the empirical edge overlaid.
+
+    The step-size axis spans the tested step sizes (down to 10⁻⁴ of the smallest): a
+    bound's curve below that leaves the panel at the bottom.
+    """
     plt = _matplotlib()
     panels = _panels(result)
     fig, axes = _figure(max(len(panels), 1), plt)
@@ -109,6 +113,11 @@ def phase_diagram(result: SweepResult, *, fmt: str = "png", title: str = "") -> 
                     marker="o", label="empirical edge")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        etas = [eta for _, eta in cells] + [v for _, v in edge]
+        if etas:
+            # bounds far below the tested step sizes (Nguegnang et al.'s at depth 64 is
+            # ~1e-230) would flatten the picture: they leave the panel at its bottom
+            ax.set_ylim(min(etas) / 1e4, max(etas) * 10)
         _depth_ticks(ax, sorted({d for d, _ in cells}))
         ax.set_xlabel("depth L")
         ax.set_ylabel("step size η")
