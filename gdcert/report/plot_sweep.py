@@ -115,9 +115,12 @@ def phase_diagram(result: SweepResult, *, fmt: str = "png", title: str = "") -> 
         ax.set_yscale("log")
         etas = [eta for _, eta in cells] + [v for _, v in edge]
         if etas:
+            shown = [v for ln in ax.get_lines() for v in ln.get_ydata()
+                     if max(etas) < v < max(etas) * 1e4]
+            etas += shown
             # bounds far below the tested step sizes (Nguegnang et al.'s at depth 64 is
             # ~1e-230) would flatten the picture: they leave the panel at its bottom
-            ax.set_ylim(min(etas) / 1e4, max(etas) * 10)
+            ax.set_ylim(min(etas) / 1e4, max(etas) * 5)
         _depth_ticks(ax, sorted({d for d, _ in cells}))
         ax.set_xlabel("depth L")
         ax.set_ylabel("step size η")

@@ -84,7 +84,8 @@ class PowerLawFit:
     """``iterations ≈ c · L^exponent`` for one (problem, init, width), least squares in logs.
 
     ``iterations`` per depth is the fewest iterations to converge over the step sizes
-    tried (the median over seeds at each step size): the paper's "tuned step size".
+    tried (at each step size the median over the seeds that converged): the paper's
+    "tuned step size". Depths where nothing converged are left out.
     """
 
     problem: str
