@@ -210,7 +210,7 @@ problem: {target: MINUS_I}
 depth: [2, 3, 4, 5, 6, 7]
 init: zas
 step_size: {times: [0.5, 1.1], bound: nar_sastry.cor1}
-iterations: 150000
+iterations: 100000
 output: {table: TABLE}
 """
 
@@ -289,3 +289,41 @@ def test_killed_worker_is_retried_and_table_equals_uninterrupted(
     assert proc.returncode == 0, err.decode()
     assert "a worker process died; restarting the pool" in err.decode()
     assert table.read_text() == slow_baseline
+
+
+# --------------------------------------------------------------------------- samples
+
+SWEEPS = SAMPLES / "sweeps"
+
+
+@pytest.mark.parametrize("name", ["wu_fig2", "wu_fig3", "nguegnang_fig1"])
+def test_sample_sweeps_parse(name: str) -> None:
+    spec = sweep_config.load(SWEEPS / f"{name}.yaml")
+    runs, _ = sweep_size(spec)
+    assert 10 <= runs <= 100  # small enough for a few minutes on 2 cores
+
+
+@pytest.mark.slow
+def test_wu_fig2_sample_iterations_grow_polynomially() -> None:
+    """Wu et al. Fig. 2 (reduced to −I, L = 2, 8, 32): ZAS iterations grow like L^γ, γ < 3."""
+    from dataclasses import replace
+
+    spec = sweep_config.load(SWEEPS / "wu_fig2.yaml")
+    spec = replace(spec, problems=spec.problems[:1], depths=(2, 8, 32))
+    res = run_sweep(spec)
+    assert all(r["converged"] for r in res.rows)
+    (fit,) = res.fits
+    assert list(fit.iterations) == sorted(fit.iterations) and fit.iterations[0] < \
+        fit.iterations[-1]
+    assert 0.1 < fit.exponent < 1.0 and fit.r2 > 0.9  # measured 0.33 on 2..64 (docs/sweeps.md)
+
+
+def test_scheduler_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = sweep_config.load(write(tmp_path, SMALL))
+    with pytest.raises(InputError, match="expected tcp://HOST:PORT or local:N"):
+        run_sweep(spec, scheduler="bogus")
+    with pytest.raises(InputError, match="local:N with N >= 1"):
+        run_sweep(spec, scheduler="local:0")
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if gdcert[dask] is missing
+    with pytest.raises(InputError, match=r"pip install 'gdcert\[dask\]'"):
+        run_sweep(spec, scheduler="local:2")

@@ -31,9 +31,11 @@ def execute(tasks: Sequence[Any], done: Done, *, workers: int = 1, scheduler: An
         return False
     from gdcert.sim.engine import warm_up
 
-    warm_up()  # compile or load every kernel once, before any worker exists
     if scheduler is not None:
-        return _dask(tasks, done, scheduler, retries)
+        client, cluster, owned = _client(scheduler)  # a bad address or no dask fails first
+        warm_up()
+        return _dask(tasks, done, client, cluster, owned, retries)
+    warm_up()  # compile or load every kernel once, before any worker exists
     if workers == 1:
         return _inline(tasks, done)
     return _processes(tasks, done, workers, retries)
@@ -114,15 +116,15 @@ def _processes(tasks: Sequence[Any], done: Done, workers: int, retries: int) -> 
     return False
 
 
-def _client(scheduler: Any) -> tuple[Any, Any]:
-    """``(client, cluster_to_close)`` for ``local:N``, an address, or a Client."""
+def _client(scheduler: Any) -> tuple[Any, Any, bool]:
+    """``(client, cluster or None, opened here)`` for ``local:N``, an address, or a Client."""
     try:
         import distributed
     except ImportError:
         raise InputError("--scheduler needs dask.distributed: pip install 'gdcert[dask]'"
                          ) from None
     if isinstance(scheduler, distributed.Client):
-        return scheduler, None
+        return scheduler, None, False
     text = str(scheduler)
     if text.startswith("local:"):
         try:
@@ -133,23 +135,24 @@ def _client(scheduler: Any) -> tuple[Any, Any]:
             raise InputError(f"--scheduler: expected local:N with N >= 1, got {text!r}")
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)
-        return distributed.Client(cluster), cluster
+        return distributed.Client(cluster), cluster, True
     if not text.startswith(("tcp://", "tls://", "ws://", "inproc://")):
         raise InputError(f"--scheduler: expected tcp://HOST:PORT or local:N, got {text!r}")
     try:
-        return distributed.Client(text, timeout="20s"), None
+        client = distributed.Client(text, timeout="20s")
     except OSError as exc:
         raise InputError(f"--scheduler {text}: cannot connect: {exc}") from None
+    return client, None, True
 
 
-def _dask(tasks: Sequence[Any], done: Done, scheduler: Any, retries: int) -> bool:
+def _dask(tasks: Sequence[Any], done: Done, client: Any, cluster: Any, owned: bool,
+          retries: int) -> bool:
+    """Run on Dask; close the client (and cluster) afterwards when ``owned``."""
     import distributed
 
     from gdcert.api.sweep import run_group
     from gdcert.sim.engine import warm_up
 
-    client, cluster = _client(scheduler)
-    owned = client is not scheduler
     futures = []
     try:
         client.run(warm_up)  # each worker loads (or, on another machine, compiles) kernels
