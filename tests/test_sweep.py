@@ -327,3 +327,17 @@ def test_scheduler_errors_are_one_line(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if gdcert[dask] is missing
     with pytest.raises(InputError, match=r"pip install 'gdcert\[dask\]'"):
         run_sweep(spec, scheduler="local:2")
+
+
+def test_memory_cap_splits_large_batches(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from gdcert.api.sweep import TASK_MEMORY_CAP, _chunks, plan
+
+    task = plan(sweep_config.load(write(tmp_path, SMALL)))[0]
+    assert _chunks(task, 40) == 40  # small runs: one kernel call
+    # 64 layers of 200×200: ~2.6e6 parameters, ~120 MiB of weights per run
+    big = replace(task, depth=64, widths=(200,) * 65, iterations=10**6)
+    per_call = _chunks(big, 40)
+    assert 1 <= per_call < 40
+    assert per_call * 8 * 6 * 64 * 200 * 200 <= TASK_MEMORY_CAP

@@ -255,9 +255,9 @@ def run_group(task: GroupTask) -> dict[str, Any]:
     task lost with its worker can be run again anywhere.
     """
     from gdcert import inits as _inits
-    from gdcert.api.edge import edge_bounds
     from gdcert.api.runs import covering, make_run
-    from gdcert.api.simulation import bound_for, gd_problem, seed_bounds
+    from gdcert.api.simulation import bound_for, gd_problem
+    from gdcert.bounds.registry import compute_bounds, nguegnang_bounds
     from gdcert.sim.engine import Schedule
     from gdcert.sim.models import Job, LinearModel, RunSettings, run_jobs
 
@@ -278,11 +278,21 @@ def run_group(task: GroupTask) -> dict[str, Any]:
         for r in rows.values():
             r["note"] = str(exc)
         return _part(task, [], None, rows, time.perf_counter() - t0)
-    bounds = edge_bounds(problem, list(inits.values()))
+    # Bounds once: the init's, and Nguegnang et al.'s at each seed's W⃗(0) (the group
+    # reports the least over the seeds, as gdcert.api.edge.edge_bounds does)
+    base = [b for b in compute_bounds(problem, [next(iter(inits.values()))])
+            if not b.id.startswith("nguegnang")]
+    per_seed = {s: base + [b for b in nguegnang_bounds(problem, i) if b.applies]
+                for s, i in inits.items()}
+    least: dict[str, Any] = {}
+    for bs in per_seed.values():
+        for b in bs[len(base):]:
+            if b.id not in least or b.log10_max_step < least[b.id].log10_max_step:
+                least[b.id] = b
+    bounds = base + list(least.values())
     edge, edge_note = (_edge(task, problem, task.tolerance) if task.edge_seeds is not None
                        else (None, ""))
     jobs, keep = [], []
-    per_seed = {s: seed_bounds(problem, bounds, i) for s, i in inits.items()}
     for c in task.cells:
         try:
             if c.step.ref is None:
