@@ -116,16 +116,8 @@ def _processes(tasks: Sequence[Any], done: Done, workers: int, retries: int) -> 
     return False
 
 
-def _client(scheduler: Any) -> tuple[Any, Any, bool]:
-    """``(client, cluster or None, opened here)`` for ``local:N``, an address, or a Client."""
-    try:
-        import distributed
-    except ImportError:
-        raise InputError("--scheduler needs dask.distributed: pip install 'gdcert[dask]'"
-                         ) from None
-    if isinstance(scheduler, distributed.Client):
-        return scheduler, None, False
-    text = str(scheduler)
+def _check_address(text: str) -> int:
+    """``N`` of ``local:N`` (0 for an address); one-line error for anything else."""
     if text.startswith("local:"):
         try:
             n = int(text.split(":", 1)[1])
@@ -133,15 +125,33 @@ def _client(scheduler: Any) -> tuple[Any, Any, bool]:
             n = 0
         if n < 1:
             raise InputError(f"--scheduler: expected local:N with N >= 1, got {text!r}")
+        return n
+    if not text.startswith(("tcp://", "tls://", "ws://", "inproc://")):
+        raise InputError(f"--scheduler: expected tcp://HOST:PORT or local:N, got {text!r}")
+    return 0
+
+
+def _client(scheduler: Any) -> tuple[Any, Any, bool]:
+    """``(client, cluster or None, opened here)`` for ``local:N``, an address, or a Client."""
+    n = _check_address(scheduler) if isinstance(scheduler, str) else 0
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--scheduler needs dask.distributed: pip install 'gdcert[dask]'"
+                         ) from None
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, None, False
+    if not isinstance(scheduler, str):
+        raise InputError(f"scheduler: expected 'local:N', an address or a distributed.Client, "
+                         f"got {type(scheduler).__name__}")
+    if n:
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                            host="127.0.0.1", dashboard_address=None)
         return distributed.Client(cluster), cluster, True
-    if not text.startswith(("tcp://", "tls://", "ws://", "inproc://")):
-        raise InputError(f"--scheduler: expected tcp://HOST:PORT or local:N, got {text!r}")
     try:
-        client = distributed.Client(text, timeout="20s")
+        client = distributed.Client(scheduler, timeout="20s")
     except OSError as exc:
-        raise InputError(f"--scheduler {text}: cannot connect: {exc}") from None
+        raise InputError(f"--scheduler {scheduler}: cannot connect: {exc}") from None
     return client, None, True
 
 
