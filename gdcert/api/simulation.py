@@ -65,6 +65,41 @@ def schedule_for(step: StepSpec, bounds: Sequence[Bound], init: str) -> Any:
     return Schedule(a1=a1, a2=a2, gamma=step.gamma or 0.0)
 
 
+def least_delta_bal(cover: Sequence[Bound]) -> float | None:
+    """The least delta_bal of the Nguegnang et al. bounds covering a run (checked at every
+    step by the compiled core), or None."""
+    deltas = [float(b.extras["delta_bal"]) for b in cover if b.id.startswith("nguegnang")]
+    return min(deltas) if deltas else None
+
+
+def lemma3_for(problem: Problem, schedule: Any, cover: Sequence[Bound]) -> Any:
+    """Lemma 3's per-direction promise when it covers a constant-step run, else None."""
+    from gdcert.bounds.nar_sastry import lemma3_beta
+    from gdcert.sim.promises import lemma3_promise
+
+    constant = schedule.gamma == 0.0 or math.isinf(schedule.a2)
+    if not constant or not any(b.id == "nar_sastry.lemma3" for b in cover):
+        return None
+    eta = min(schedule.a1, schedule.a2)
+    return lemma3_promise(problem.phi, problem.depth, eta, beta=lemma3_beta)
+
+
+def promised_job(problem: Problem, weights: Sequence[Any], schedule: Any,
+                 cover: Sequence[Bound]) -> Any:
+    """A simulation job that asks the compiled core to check, at every step, the promises
+    of the bounds covering it (Nguegnang et al.'s balancedness, Lemma 3's rate)."""
+    from gdcert.sim.models import Job
+
+    return Job(weights, schedule, delta_bal=least_delta_bal(cover),
+               lemma3=lemma3_for(problem, schedule, cover))
+
+
+def needs_envelope(covers: Sequence[Sequence[Bound]]) -> bool:
+    """Whether any run is covered by Wu et al.'s Theorem 4.3 (its envelope is checked at
+    every step)."""
+    return any(b.id == "wu_wang_ma.thm4_3" for cover in covers for b in cover)
+
+
 @dataclass(frozen=True)
 class _Job:
     seed: int
@@ -72,25 +107,6 @@ class _Job:
     init: _inits.Init
     schedule: Any
     cover: tuple[Bound, ...]
-
-    @property
-    def delta_bal(self) -> float | None:
-        """The least delta_bal of the Nguegnang et al. bounds covering the run (checked at
-        every step by the compiled core), or None."""
-        deltas = [float(b.extras["delta_bal"]) for b in self.cover
-                  if b.id.startswith("nguegnang")]
-        return min(deltas) if deltas else None
-
-    def lemma3(self, problem: Problem) -> Any:
-        """Lemma 3's per-direction promise when it covers a constant-step run, else None."""
-        from gdcert.bounds.nar_sastry import lemma3_beta
-        from gdcert.sim.promises import lemma3_promise
-
-        constant = self.schedule.gamma == 0.0 or math.isinf(self.schedule.a2)
-        if not constant or not any(b.id == "nar_sastry.lemma3" for b in self.cover):
-            return None
-        eta = min(self.schedule.a1, self.schedule.a2)
-        return lemma3_promise(problem.phi, problem.depth, eta, beta=lemma3_beta)
 
 
 def seed_bounds(problem: Problem, bounds: Sequence[Bound], init: _inits.Init) -> list[Bound]:
@@ -145,7 +161,7 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
     init when the caller has them (e.g. from :func:`gdcert.certify`), else computed here
     once. Ctrl-C returns the runs already finished with ``interrupted=True``.
     """
-    from gdcert.sim.models import Job, LinearModel, RunSettings, run_jobs
+    from gdcert.sim.models import LinearModel, RunSettings, run_jobs
 
     spec = InitSpec(name=init) if isinstance(init, str) else init
     steps, seed_list, tol = _check_args(problem, spec, step_sizes, seeds, iterations,
@@ -163,17 +179,16 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
                            div_factor=div_factor, record_every=record_every, parallel=parallel,
                            track_balancedness=track_bal, track_sharpness=track_sharpness,
                            track_invariants=track_invariants,
-                           envelope=any(b.id == "wu_wang_ma.thm4_3" for j in jobs
-                                        for b in j.cover),
+                           envelope=needs_envelope([j.cover for j in jobs]),
                            envelope_optimal_loss=problem.optimal_loss)
     weights = [j.init.weights() for j in jobs]
     trajs, interrupted = run_jobs(
-        model, [Job(w, j.schedule, delta_bal=j.delta_bal, lemma3=j.lemma3(problem))
+        model, [promised_job(problem, w, j.schedule, j.cover)
                 for w, j in zip(weights, jobs, strict=True)],
         settings, group_size=group_size, progress=progress)
     runs = [make_run(problem, model, seed=j.seed, init_name=spec.name, step_label=j.step.label,
                      schedule=j.schedule, w0=w, cover=j.cover, traj=t, tol=tol,
-                     core_delta_bal=j.delta_bal)
+                     core_delta_bal=least_delta_bal(j.cover))
             for j, w, t in zip(jobs, weights, trajs, strict=False)]
     settings_doc = {"init": spec.__dict__, "iterations": int(iterations), "tolerance": tol,
                     "seeds": seed_list, "step_sizes": [s.label for s in steps],

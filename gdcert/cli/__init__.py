@@ -86,8 +86,9 @@ def _register() -> None:
     from gdcert.cli.edge import edge
     from gdcert.cli.relu import relu
     from gdcert.cli.simulate import simulate
+    from gdcert.cli.sweep import sweep
 
-    for command in (bound, check, simulate, edge, relu, cache):
+    for command in (bound, check, simulate, edge, relu, cache, sweep):
         cli.add_command(command)
 
 
