@@ -479,6 +479,28 @@ def _record_every(max_iter: int, record_every: int) -> int:
     return record_every
 
 
+def dispatch(parallel_kernel: Any, serial_kernel: Any, args: tuple[Any, ...], *,
+             parallel: bool, cap_blas: bool) -> None:
+    """Run a batch kernel: the ``prange`` twin when ``parallel`` and numba has more than one
+    thread (BLAS capped to one thread inside when ``cap_blas``), else the serial one.
+
+    Overflow/invalid warnings are silenced: a diverging run is detected and reported, and
+    under ``NUMBA_DISABLE_JIT`` the kernels' numpy arithmetic would otherwise warn.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if parallel:
+            import numba
+
+            if numba.get_num_threads() > 1:
+                if cap_blas:
+                    with _single_threaded_blas():
+                        parallel_kernel(*args)
+                else:
+                    parallel_kernel(*args)
+                return
+        serial_kernel(*args)
+
+
 def run_batch(
     problem: GDProblem,
     inits: Sequence[Sequence[Any]],
@@ -589,17 +611,8 @@ def run_batch(
     )
     # Under NUMBA_DISABLE_JIT the kernels run as numpy code: overflow on a diverging run
     # is expected there (it is detected and reported), not a warning.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if parallel and n_traj > 1:
-            import numba
-
-            if numba.get_num_threads() > 1:
-                with _single_threaded_blas():
-                    _k._gd_batch_parallel(prob, ctl, inp, out)
-            else:
-                _k._gd_batch_serial(prob, ctl, inp, out)
-        else:
-            _k._gd_batch_serial(prob, ctl, inp, out)
+    dispatch(_k._gd_batch_parallel, _k._gd_batch_serial, (prob, ctl, inp, out),
+             parallel=parallel and n_traj > 1, cap_blas=True)
 
     result = []
     for t in range(n_traj):

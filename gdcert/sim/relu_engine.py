@@ -35,6 +35,7 @@ from gdcert.sim.engine import (
     _promises,
     _record_every,
     _tail,
+    dispatch,
     fingerprint_vectors,
 )
 
@@ -199,16 +200,8 @@ def run_relu_batch(
         prom_f=np.zeros((n_traj, _k.N_PROM)),
         prom_i=np.zeros((n_traj, _k.N_PROM, 2), dtype=np.int64),
     )
-    with np.errstate(over="ignore", invalid="ignore"):  # NUMBA_DISABLE_JIT: see run_batch
-        if parallel and n_traj > 1:
-            import numba
-
-            if numba.get_num_threads() > 1:
-                _k._relu_batch_parallel(arg, ctl, inp, out)
-            else:
-                _k._relu_batch_serial(arg, ctl, inp, out)
-        else:
-            _k._relu_batch_serial(arg, ctl, inp, out)
+    dispatch(_k._relu_batch_parallel, _k._relu_batch_serial, (arg, ctl, inp, out),
+             parallel=parallel and n_traj > 1, cap_blas=False)
 
     result = []
     for t in range(n_traj):
