@@ -23,14 +23,14 @@ import os
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field  # noqa: E402  (BLAS threads are set before numpy loads)
 
-import numpy as np
-from scipy.optimize import minimize
+import numpy as np  # noqa: E402
+from scipy.optimize import minimize  # noqa: E402
 
-from gdcert.bounds.registry import nguegnang_bounds
-from gdcert.inits import balanced
-from gdcert.problem import Problem
+from gdcert.bounds.registry import nguegnang_bounds  # noqa: E402
+from gdcert.inits import balanced  # noqa: E402
+from gdcert.problem import Problem  # noqa: E402
 
 D = 70
 M_SAMPLES = 3 * D
