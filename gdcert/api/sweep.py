@@ -247,44 +247,12 @@ def _edge(task: GroupTask, problem: Any, tol: float | None) -> tuple[tuple[float
     return (float(e.bracket[0]), float(e.bracket[1])), ""
 
 
-def run_group(task: GroupTask) -> dict[str, Any]:
-    """Run one task; return its part ``{"group": ..., "rows": [...]}``.
-
-    Pure: the result depends only on ``task`` (seeded inits, deterministic kernels), so a
-    task lost with its worker can be run again anywhere.
-    """
-    from gdcert import inits as _inits
-    from gdcert.api.runs import covering, make_run
-    from gdcert.api.simulation import (
-        bound_for,
-        gd_problem,
-        least_delta_bal,
-        needs_envelope,
-        promised_job,
-    )
+def _group_bounds(problem: Any, inits: Mapping[int, Any]) -> tuple[list[Any], dict[int, list[Any]]]:
+    """Bounds once per group: the init's, and Nguegnang et al.'s at each seed's W⃗(0);
+    ``(reported, per_seed)`` — the group reports the least over the seeds, as
+    :func:`gdcert.api.edge.edge_bounds` does."""
     from gdcert.bounds.registry import compute_bounds, nguegnang_bounds
-    from gdcert.sim.engine import Schedule
-    from gdcert.sim.models import LinearModel, RunSettings, run_jobs
 
-    t0 = time.perf_counter()
-    if not task.parallel:
-        import numba
-
-        numba.set_num_threads(1)  # several tasks share the cores: no threads within one
-    problem = _problem(task)
-    from gdcert.api.runs import default_tolerance
-
-    tol = default_tolerance(problem) if task.tolerance is None else task.tolerance
-    rows = {c.index: _base_row(task, c) for c in task.cells}
-    seeds = sorted({c.seed for c in task.cells} | set(task.edge_seeds or ()))
-    try:
-        inits = {s: _inits.from_spec(task.init, task.widths, s) for s in seeds or [0]}
-    except InputError as exc:  # e.g. identity init with a hidden width
-        for r in rows.values():
-            r["note"] = str(exc)
-        return _part(task, [], None, rows, time.perf_counter() - t0)
-    # Bounds once: the init's, and Nguegnang et al.'s at each seed's W⃗(0) (the group
-    # reports the least over the seeds, as gdcert.api.edge.edge_bounds does)
     base = [b for b in compute_bounds(problem, [next(iter(inits.values()))])
             if not b.id.startswith("nguegnang")]
     per_seed = {s: base + [b for b in nguegnang_bounds(problem, i) if b.applies]
@@ -294,28 +262,32 @@ def run_group(task: GroupTask) -> dict[str, Any]:
         for b in bs[len(base):]:
             if b.id not in least or b.log10_max_step < least[b.id].log10_max_step:
                 least[b.id] = b
-    bounds = base + list(least.values())
-    edge, edge_note = (_edge(task, problem, task.tolerance) if task.edge_seeds is not None
-                       else (None, ""))
-    jobs, keep = [], []
-    for c in task.cells:
-        try:
-            if c.step.ref is None:
-                eta = float(c.step.eta)  # type: ignore[arg-type]
-            elif c.step.ref == EDGE:
-                if edge is None:
-                    raise InputError(edge_note)
-                eta = edge[0] * float(c.step.times)  # type: ignore[arg-type]
-            else:
-                b = bound_for(per_seed[c.seed], c.step.ref, task.init.name, where="step_size")
-                eta = b.max_step * float(c.step.times)  # type: ignore[arg-type]
-        except InputError as exc:
-            rows[c.index]["note"] = str(exc)
-            continue
-        sched = Schedule.constant(eta)
-        cov = tuple(covering(per_seed[c.seed], sched, task.init.name))
-        jobs.append(promised_job(problem, inits[c.seed].weights(), sched, cov))
-        keep.append((c, sched, cov))
+    return base + list(least.values()), per_seed
+
+
+def _cell_eta(task: GroupTask, c: Any, per_seed: Mapping[int, list[Any]],
+              edge: tuple[float, float] | None, edge_note: str) -> float:
+    """The constant step size of one cell (a number, a multiple of a bound or of the edge);
+    :class:`InputError` when the bound or the edge is not available."""
+    from gdcert.api.simulation import bound_for
+
+    if c.step.ref is None:
+        return float(c.step.eta)
+    if c.step.ref == EDGE:
+        if edge is None:
+            raise InputError(edge_note)
+        return edge[0] * float(c.step.times)
+    b = bound_for(per_seed[c.seed], c.step.ref, task.init.name, where="step_size")
+    return b.max_step * float(c.step.times)
+
+
+def _run_cells(task: GroupTask, problem: Any, jobs: list[Any], keep: list[Any], tol: float,
+               rows: Mapping[int, dict[str, Any]]) -> None:
+    """Run the jobs in memory-bounded batched kernel calls and fill the cells' rows."""
+    from gdcert.api.runs import make_run
+    from gdcert.api.simulation import gd_problem, least_delta_bal, needs_envelope
+    from gdcert.sim.models import LinearModel, RunSettings, run_jobs
+
     model = LinearModel(gd_problem(problem))
     settings = RunSettings(max_iter=task.iterations, loss_target=problem.optimal_loss + tol,
                            div_factor=task.divergence_factor, parallel=task.parallel,
@@ -336,6 +308,48 @@ def run_group(task: GroupTask) -> dict[str, Any]:
                            step_label=c.step.label, schedule=sched, w0=job.init, cover=cov,
                            traj=traj, tol=tol, core_delta_bal=least_delta_bal(cov))
             _run_row(rows[c.index], run)
+
+
+def run_group(task: GroupTask) -> dict[str, Any]:
+    """Run one task; return its part ``{"group": ..., "rows": [...]}``.
+
+    Pure: the result depends only on ``task`` (seeded inits, deterministic kernels), so a
+    task lost with its worker can be run again anywhere.
+    """
+    from gdcert import inits as _inits
+    from gdcert.api.runs import covering, default_tolerance
+    from gdcert.api.simulation import promised_job
+    from gdcert.sim.engine import Schedule
+
+    t0 = time.perf_counter()
+    if not task.parallel:
+        import numba
+
+        numba.set_num_threads(1)  # several tasks share the cores: no threads within one
+    problem = _problem(task)
+    tol = default_tolerance(problem) if task.tolerance is None else task.tolerance
+    rows = {c.index: _base_row(task, c) for c in task.cells}
+    seeds = sorted({c.seed for c in task.cells} | set(task.edge_seeds or ()))
+    try:
+        inits = {s: _inits.from_spec(task.init, task.widths, s) for s in seeds or [0]}
+    except InputError as exc:  # e.g. identity init with a hidden width
+        for r in rows.values():
+            r["note"] = str(exc)
+        return _part(task, [], None, rows, time.perf_counter() - t0)
+    bounds, per_seed = _group_bounds(problem, inits)
+    edge, edge_note = (_edge(task, problem, task.tolerance) if task.edge_seeds is not None
+                       else (None, ""))
+    jobs, keep = [], []
+    for c in task.cells:
+        try:
+            sched = Schedule.constant(_cell_eta(task, c, per_seed, edge, edge_note))
+        except InputError as exc:
+            rows[c.index]["note"] = str(exc)
+            continue
+        cov = tuple(covering(per_seed[c.seed], sched, task.init.name))
+        jobs.append(promised_job(problem, inits[c.seed].weights(), sched, cov))
+        keep.append((c, sched, cov))
+    _run_cells(task, problem, jobs, keep, tol, rows)
     return _part(task, bounds, edge, rows, time.perf_counter() - t0)
 
 
