@@ -246,3 +246,22 @@ def clip(text: object, *, limit: int = SHOWN_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters (no quotes added)."""
     out = " ".join(str(text).split())
     return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def shown_path(path: os.PathLike[str] | str, *, limit: int = 80) -> str:
+    """A path as error messages show it: at most ``limit`` characters (middle elided)."""
+    text = os.fsdecode(os.fspath(path)).encode("utf-8", "backslashreplace").decode()
+    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\0", "\\0")
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    return text[: keep // 3] + "…" + text[-(keep - keep // 3):]
+
+
+def stat_error(exc: BaseException) -> str:
+    """Why a path could not be accessed, in a few words."""
+    if isinstance(exc, ValueError):  # embedded NUL byte
+        return "invalid file name (contains a NUL byte)"
+    if isinstance(exc, OSError) and exc.errno == 36:  # ENAMETOOLONG
+        return "file name too long"
+    return str(getattr(exc, "strerror", None) or exc)

@@ -28,6 +28,7 @@ from gdcert.spec import (
     StepSource,
 )
 from gdcert.spec import INIT_NAMES as ALL_INITS
+from gdcert.validate import brief
 
 CHECKS_FILENAMES = (".gdcert.yaml", ".gdcert.yml")
 #: Initialisations a check may name (besides an ``.npz`` file of weights W1..WL).
@@ -105,7 +106,7 @@ def resolve_lr_from(file: str | os.PathLike[str], key: str, *,
     doc.path = Path(shown)  # errors name the file as the user sees it from here
     value, line = lookup(doc, key)
     where = f"{shown}:{line}" if line is not None else shown
-    eta = positive_float(value, where=f"{where}: key {key!r}")
+    eta = positive_float(value, where=f"{where}: key {brief(key)}")
     return eta, StepSource(shown, line, key)
 
 
@@ -114,7 +115,7 @@ def parse_lr_from(text: str) -> tuple[str, str]:
     file, sep, key = text.rpartition(":")
     if not sep or not file or not key:
         raise InputError(f"--lr-from: expected FILE:KEY (e.g. train.yaml:optimizer.lr), "
-                         f"got {text!r}")
+                         f"got {brief(text)}")
     return file, key
 
 
@@ -124,7 +125,7 @@ def parse_lr_from(text: str) -> tuple[str, str]:
 def _check_init(init: str, where: str) -> None:
     if init in INIT_NAMES or init.lower().endswith(".npz"):
         return
-    raise InputError(f"{where}: unknown init {init!r}; expected one of "
+    raise InputError(f"{where}: unknown init {brief(init)}; expected one of "
                      f"{', '.join(INIT_NAMES)} or an .npz file of weights W1..WL")
 
 
@@ -142,7 +143,7 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
     line = doc.line(("checks", index))
     shown = _display(path)
     name = raw.get("name") or f"check {index + 1}"
-    here = f"{shown}:{line}: check {name!r}" if line else f"{shown}: check {name!r}"
+    here = f"{shown}:{line}: check {brief(name)}" if line else f"{shown}: check {brief(name)}"
 
     def pick(key: str) -> tuple[Any, tuple[str | int, ...] | None]:
         """The check's value, else the default's; with the key path where it is written."""
@@ -157,7 +158,8 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
         for scope in (given, defaults_given):
             if a in scope and b in scope:
                 where = "the check" if scope is given else "'defaults'"
-                raise InputError(f"{here}: give either {a!r} or {b!r}, not both (in {where})")
+                raise InputError(f"{here}: give either {brief(a)} or {brief(b)}, not both "
+                                 f"(in {where})")
             for key in (a, b):
                 if key in scope:
                     value, keypath = pick(key) if scope is given else (

@@ -39,6 +39,7 @@ from gdcert.config.loader import load_yaml
 from gdcert.config.schema import Field, ListOf, positive_float, validate
 from gdcert.errors import InputError
 from gdcert.spec import BOUND_IDS, INIT_NAMES, InitSpec, ReluSimConfig, SimConfig, StepSpec
+from gdcert.validate import brief
 
 SCHEMA: dict[str, Field] = {
     "problem": Field({
@@ -140,10 +141,10 @@ def _step(doc: ConfigDoc, value: Any, keypath: tuple[str | int, ...]) -> StepSpe
                                  "(expected bound, times)")
             if not isinstance(value["bound"], str):
                 raise InputError(f"{where}: '{key}.bound' must be a bound id such as "
-                                 f"nar_sastry.cor1, got {value['bound']!r}")
+                                 f"nar_sastry.cor1, got {brief(value['bound'])}")
             if value["bound"] not in BOUND_IDS:
                 raise InputError(f"{where}: '{key}.bound': unknown bound id "
-                                 f"{value['bound']!r}; expected one of {', '.join(BOUND_IDS)}")
+                                 f"{brief(value['bound'])}; expected one of {', '.join(BOUND_IDS)}")
             times = positive_float(value.get("times", 1.0), where=f"{where}: '{key}.times'")
             # `where` lets the runner name this line when the bound does not apply.
             return StepSpec(bound=value["bound"], times=times, where=f"{where}: '{key}.bound'")
@@ -164,7 +165,7 @@ def _step(doc: ConfigDoc, value: Any, keypath: tuple[str | int, ...]) -> StepSpe
             except (TypeError, ValueError):
                 gamma = -1.0
             if isinstance(g, bool) or not (math.isfinite(gamma) and gamma >= 0):
-                raise InputError(f"{where}: '{key}.gamma' must be a number >= 0, got {g!r}")
+                raise InputError(f"{where}: '{key}.gamma' must be a number >= 0, got {brief(g)}")
             return StepSpec(a1=a1, a2=a2, gamma=gamma)
         raise InputError(f"{where}: '{key}' must be a number, {{bound: ID, times: X}} or "
                          f"{{a1, a2, gamma}}, got keys {sorted(keys)}")
@@ -182,7 +183,7 @@ def _seeds(doc: ConfigDoc, value: Any) -> tuple[int, ...]:
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
         return tuple(value)
     raise InputError(f"{where}: 'seeds' must be a positive count or a non-empty list of "
-                     f"non-negative integers, got {value!r}")
+                     f"non-negative integers, got {brief(value)}")
 
 
 def parse(doc: ConfigDoc) -> SimConfig:
@@ -193,7 +194,7 @@ def parse(doc: ConfigDoc) -> SimConfig:
     model = data.pop("model", "linear")
     if model not in ("linear", "relu2"):
         raise InputError(f"{_where(doc, ('model',))}: 'model' must be linear or relu2, "
-                         f"got {model!r}")
+                         f"got {brief(model)}")
     if "step_size" not in data:
         raise InputError(f"{doc.path}: missing required key 'step_size'")
     raw_steps = data.pop("step_size")
@@ -248,7 +249,7 @@ def _seed_list(doc: ConfigDoc, value: Any) -> tuple[int, ...]:
     if items and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in items):
         return tuple(items)
     raise InputError(f"{where}: 'relu.seed' must be a non-negative integer or a non-empty "
-                     f"list of them, got {value!r}")
+                     f"list of them, got {brief(value)}")
 
 
 def _steps(doc: ConfigDoc, value: Any) -> tuple[float, ...]:

@@ -31,7 +31,15 @@ from typing import IO, Any, TypeVar
 import numpy as np
 
 from gdcert.errors import InputError
-from gdcert.validate import brief, check_dimension, check_memory, clip, format_bytes
+from gdcert.validate import (
+    brief,
+    check_dimension,
+    check_memory,
+    clip,
+    format_bytes,
+    shown_path,
+    stat_error,
+)
 
 __all__ = [
     "SUPPORTED_MATRIX_EXTENSIONS",
@@ -61,26 +69,8 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
-def shown_path(path: Path | str, *, limit: int = 80) -> str:
-    """A path as error messages show it: at most ``limit`` characters (middle elided)."""
-    text = os.fsdecode(os.fspath(path)).encode("utf-8", "backslashreplace").decode()
-    text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\0", "\\0")
-    if len(text) <= limit:
-        return text
-    keep = limit - 1
-    return text[: keep // 3] + "…" + text[-(keep - keep // 3):]
-
-
 def _label(what: str, path: Path | str) -> str:
     return f"{what} {shown_path(path)}" if what else shown_path(path)
-
-
-def _stat_error(exc: BaseException) -> str:
-    if isinstance(exc, ValueError):  # embedded NUL byte
-        return "invalid file name (contains a NUL byte)"
-    if isinstance(exc, OSError) and exc.errno == 36:  # ENAMETOOLONG
-        return "file name too long"
-    return str(getattr(exc, "strerror", None) or exc)
 
 
 def _check_regular_file(path: Path, label: str) -> None:
@@ -88,7 +78,7 @@ def _check_regular_file(path: Path, label: str) -> None:
     try:
         exists, is_file, is_dir = path.exists(), path.is_file(), path.is_dir()
     except (OSError, ValueError) as exc:
-        raise InputError(f"{label}: cannot access: {_stat_error(exc)}") from None
+        raise InputError(f"{label}: cannot access: {stat_error(exc)}") from None
     if not exists:
         raise InputError(f"{label}: file not found")
     if not is_file:
@@ -101,7 +91,7 @@ def _read_head(path: Path, label: str, n: int = 8) -> bytes:
         with path.open("rb") as fh:
             return fh.read(n)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{label}: cannot read: {_stat_error(exc)}") from None
+        raise InputError(f"{label}: cannot read: {stat_error(exc)}") from None
 
 
 # --------------------------------------------------------------------------- sizes
@@ -259,7 +249,7 @@ def _load_npy(path: Path, label: str) -> np.ndarray:
         with path.open("rb") as fh:
             _check_npy_stream(fh, label, path.stat().st_size)
     except OSError as exc:
-        raise InputError(f"{label}: cannot read: {_stat_error(exc)}") from None
+        raise InputError(f"{label}: cannot read: {stat_error(exc)}") from None
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -377,7 +367,7 @@ def _load_text(path: Path, label: str) -> np.ndarray:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise InputError(f"{label}: cannot read: {_stat_error(exc)}") from None
+        raise InputError(f"{label}: cannot read: {stat_error(exc)}") from None
     # Parsed text costs ~40 bytes per character in lists of floats before numpy.
     check_memory(size * 40, what=f"{label}: a {format_bytes(size)} text file")
     try:
