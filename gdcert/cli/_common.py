@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from gdcert.errors import InputError
+from gdcert.validate import brief, check_dimension
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,9 +23,12 @@ def parse_widths(value: str | None) -> tuple[int, ...] | None:
         widths = tuple(int(p) for p in parts)
     except ValueError:
         raise InputError(f"--widths: expected comma-separated positive integers d0,…,dL, "
-                         f"got {value!r}") from None
+                         f"got {brief(value)}") from None
     if not widths or any(w < 1 for w in widths):
-        raise InputError(f"--widths: expected comma-separated positive integers, got {value!r}")
+        raise InputError(f"--widths: expected comma-separated positive integers, got "
+                         f"{brief(value)}")
+    for w in widths:
+        check_dimension(w, what="--widths")
     return widths
 
 
