@@ -255,7 +255,7 @@ def check(target: str | None = None, *, lr: float, depth: int, require: str = "n
     >>> r.passed, r.message                                                    # doctest: +SKIP
     """
     from gdcert.spec import REQUIREMENTS, StepSource
-    from gdcert.validate import check_count, check_lr
+    from gdcert.validate import check_count, check_iterations, check_lr, check_seeds
 
     if require not in REQUIREMENTS:
         raise InputError(f"require must be one of {', '.join(REQUIREMENTS)}, got {require!r}")
@@ -266,7 +266,7 @@ def check(target: str | None = None, *, lr: float, depth: int, require: str = "n
                      requirement=require,  # type: ignore[arg-type]
                      target=target, data=data, widths=tuple(widths) if widths else None,
                      loss=loss,  # type: ignore[arg-type]
-                     init=init, seeds=check_count(seeds, name="seeds"),
-                     iterations=check_count(iterations, name="iterations"),
+                     init=init, seeds=check_seeds(seeds, name="seeds"),
+                     iterations=check_iterations(iterations, name="iterations"),
                      tolerance=tolerance)
     return evaluate(spec)

@@ -61,6 +61,12 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
     from gdcert.errors import EXIT_CHECK_FAILED, InputError
     from gdcert.spec import CheckSpec, StepSource
 
+    from gdcert.validate import check_iterations, check_seeds
+
+    if seeds is not None:
+        check_seeds(seeds, name="--seeds")
+    if iterations is not None:
+        check_iterations(iterations, name="--iterations")
     single = depth is not None or lr is not None or lr_from is not None or data is not None
     if single:
         if depth is None:

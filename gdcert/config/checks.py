@@ -28,7 +28,7 @@ from gdcert.spec import (
     StepSource,
 )
 from gdcert.spec import INIT_NAMES as ALL_INITS
-from gdcert.validate import brief
+from gdcert.validate import brief, check_dimension, check_iterations, check_seeds
 
 CHECKS_FILENAMES = (".gdcert.yaml", ".gdcert.yml")
 #: Initialisations a check may name (besides an ``.npz`` file of weights W1..WL).
@@ -201,6 +201,14 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
     seeds, _ = pick("seeds")
     iterations, _ = pick("iterations")
     tolerance, _ = pick("tolerance")
+    if seeds is not None:
+        check_seeds(seeds, name=f"{here}: 'seeds'")
+    if iterations is not None:
+        check_iterations(iterations, name=f"{here}: 'iterations'")
+    for w in widths or ():
+        if w < 1:
+            raise InputError(f"{here}: 'widths' must be positive integers, got {brief(w)}")
+        check_dimension(w, what=f"{here}: 'widths'")
     return CheckSpec(
         name=str(name), depth=int(depth), step_size=eta, source=source,
         requirement=require or "necessary",

@@ -489,6 +489,10 @@ def parse_guarded(parse: Callable[[str, Path], ConfigDoc], text: str, path: Path
                          f"configuration is expected to nest at most {MAX_NESTING} levels")
     try:
         doc = parse(text, path)
+    except InputError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{shown_path(path)}: invalid {kind}: {clip(exc)}") from None
     except RecursionError:
         raise InputError(f"{shown_path(path)}: nested too deeply to read as {kind}") from None
     except MemoryError:

@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 from gdcert.config.document import ConfigDoc, KeyPath, _where
 from gdcert.config.keypath import format_keypath
 from gdcert.errors import InputError
-from gdcert.validate import brief
+from gdcert.validate import INT64_MAX, brief
 
 # --------------------------------------------------------------------------- values
 
@@ -214,6 +214,10 @@ class _Validator:
                 result = _convert_scalar(value, candidate)
             except _Mismatch:
                 continue
+            if (isinstance(result, int) and not isinstance(result, bool)
+                    and not -INT64_MAX - 1 <= result <= INT64_MAX):
+                raise self.fail(path, f"key '{name}' must fit in a 64-bit integer, got "
+                                      f"{_shown(value)}")
             if positive and isinstance(result, int | float) and not isinstance(result, bool):
                 if result <= 0:
                     raise self.fail(
