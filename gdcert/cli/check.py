@@ -60,7 +60,6 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
     )
     from gdcert.errors import EXIT_CHECK_FAILED, InputError
     from gdcert.spec import CheckSpec, StepSource
-
     from gdcert.validate import check_iterations, check_seeds
 
     if seeds is not None:
