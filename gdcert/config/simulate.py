@@ -349,8 +349,8 @@ def parse_relu(doc: ConfigDoc, data: dict[str, Any]) -> ReluSimConfig:
         check_dimension(value, what=f"{_where(doc, ('relu', key))}: 'relu.{key}'")
     # Weights, activations and gradients of a width-r network on N samples (float64).
     check_memory(8.0 * 8 * hidden * n_samples * max(len(seeds) * len(steps), 1),
-                 what=f"{_where(doc, ('relu', 'hidden'))}: a ReLU network of {hidden} hidden "
-                      f"units on {n_samples} samples")
+                 what=f"{_where(doc, ('relu',))}: 'relu.hidden' = {hidden} units on "
+                      f"'relu.n_samples' = {n_samples} samples")
     base = doc.path.parent
     out = cfg["output"]
     model_file = _existing(doc, ("relu", "model_file"), _resolve(base, relu["model_file"]))
