@@ -92,7 +92,7 @@ def check_int(value: object, *, name: str, minimum: int = 1,
         raise InputError(f"{name} must be an integer >= {minimum}, got {brief(value)}")
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         raise InputError(f"{name} must be an integer >= {minimum}, got {brief(value)}")
-    n = int(value)
+    n = int(value)  # type: ignore[call-overload]
     if n < minimum:
         raise InputError(f"{name} must be an integer >= {minimum}, got {brief(n)}")
     if n > maximum:

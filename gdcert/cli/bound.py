@@ -75,8 +75,9 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         if files:
             layer_widths = widths_from_weights(files[0][0], what=files[0][1])
     with argument_names(widths="--widths", data="DATA"):
-        problem = load_problem(target, data=data, depth=depth, widths=layer_widths, loss=loss,
-                               samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
+        problem = load_problem(target, data=data, depth=depth, widths=layer_widths,
+                               loss=loss,  # type: ignore[arg-type]
+                               samples_as_rows=samples_as_rows)
     with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
         report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
                          init_rank=init_rank, init_scale=init_scale, tol=tol)

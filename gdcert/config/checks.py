@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -220,12 +221,53 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
         checks_file=shown, checks_line=line)
 
 
+@dataclass(frozen=True)
+class BrokenCheck:
+    """A check of a checks file that cannot be evaluated: its one-line error and where to
+    point an annotation (the ``lr_from`` line when it has one, else the check's line)."""
+
+    name: str
+    message: str
+    source: StepSource
+    checks_file: str
+    requirement: str = "necessary"
+
+
+def load_checks_lenient(path: str | os.PathLike[str]) -> list[CheckSpec | BrokenCheck]:
+    """Like :func:`load_checks`, but a check that fails to resolve (a missing ``lr_from``
+    key, a bad value) becomes a :class:`BrokenCheck` while the others still load.
+
+    Errors of the file as a whole (syntax, schema, duplicate names) still raise.
+    """
+    return _load(path, lenient=True)
+
+
 def load_checks(path: str | os.PathLike[str]) -> list[CheckSpec]:
     """Parse and validate a checks file; resolve every ``lr_from``.
 
     Unknown keys, duplicate keys, wrong types and duplicate check names are
     :class:`InputError` with the file and line; so is a file with no checks.
     """
+    return [s for s in _load(path, lenient=False) if isinstance(s, CheckSpec)]
+
+
+def _broken(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str, Any],
+            exc: InputError) -> BrokenCheck:
+    name = str(raw.get("name") or f"check {index + 1}")
+    keypath: tuple[str | int, ...] = ("checks", index)
+    for key in ("lr_from", "lr"):
+        if key in given:
+            keypath = ("checks", index, key)
+            break
+    shown = _display(doc.path)
+    key = format_keypath(keypath)
+    require = raw.get("require") or "necessary"
+    return BrokenCheck(name=name, message=str(exc), checks_file=shown,
+                       source=StepSource(shown, doc.line(keypath), key),
+                       requirement=str(require))
+
+
+def _load(path: str | os.PathLike[str], *, lenient: bool) -> list[CheckSpec | BrokenCheck]:
     p = Path(path)
     doc = load_yaml(p) if p.suffix.lower() not in (".json", ".toml") else load_any(p)
     if doc.data is None:
@@ -236,11 +278,17 @@ def load_checks(path: str | os.PathLike[str]) -> list[CheckSpec]:
     cfg = validate(doc, CHECKS_SCHEMA)
     raw_checks = doc.data.get("checks") if isinstance(doc.data, dict) else None
     defaults_given = (doc.data.get("defaults") or {}) if isinstance(doc.data, dict) else {}
-    specs: list[CheckSpec] = []
+    specs: list[CheckSpec | BrokenCheck] = []
     seen: dict[str, int | None] = {}
     for index, raw in enumerate(cfg["checks"]):
         given = raw_checks[index] if isinstance(raw_checks, list) else {}
-        spec = _spec(doc, index, raw, given, cfg["defaults"], defaults_given)
+        try:
+            spec = _spec(doc, index, raw, given, cfg["defaults"], defaults_given)
+        except InputError as exc:
+            if not lenient:
+                raise
+            specs.append(_broken(doc, index, raw, given, exc))
+            continue
         if spec.name in seen:
             raise InputError(f"{spec.where()}: duplicate check name (first at line "
                              f"{seen[spec.name]})")

@@ -150,8 +150,8 @@ def _parse_yaml(text: str, path: Path) -> ConfigDoc:
     try:
         loader = GdcertLoader(text)
     except yaml.reader.ReaderError as exc:  # a control character such as NUL
-        line = text.count("\n", 0, exc.position) + 1
-        raise InputError(f"{_where(path, line)}: invalid YAML: character "
+        where = _where(path, text.count("\n", 0, exc.position) + 1)
+        raise InputError(f"{where}: invalid YAML: character "
                          f"#x{exc.character:04x} is not allowed in YAML text") from None
     loader.name = str(path)
     try:
