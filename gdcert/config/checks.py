@@ -29,7 +29,7 @@ from gdcert.spec import (
     StepSource,
 )
 from gdcert.spec import INIT_NAMES as ALL_INITS
-from gdcert.validate import brief, check_dimension, check_iterations, check_seeds
+from gdcert.validate import brief, check_dimension, check_iterations, check_seeds, clip
 
 CHECKS_FILENAMES = (".gdcert.yaml", ".gdcert.yml")
 #: Initialisations a check may name (besides an ``.npz`` file of weights W1..WL).
@@ -107,8 +107,26 @@ def resolve_lr_from(file: str | os.PathLike[str], key: str, *,
     doc.path = Path(shown)  # errors name the file as the user sees it from here
     value, line = lookup(doc, key)
     where = f"{shown}:{line}" if line is not None else shown
+    if isinstance(value, str) and "${" in value:
+        value = _interpolate(doc, key, value, where)
     eta = positive_float(value, where=f"{where}: key {brief(key)}")
     return eta, StepSource(shown, line, key)
+
+
+def _interpolate(doc: ConfigDoc, key: str, expression: str, where: str) -> Any:
+    """Resolve an OmegaConf/Hydra ``${…}`` interpolation at ``key`` (needs omegaconf)."""
+    try:
+        from omegaconf import OmegaConf
+    except ImportError:
+        raise InputError(f"{where}: key {brief(key)} is an interpolation {brief(expression)}; "
+                         "install omegaconf to resolve it (pip install 'gdcert[omegaconf]') "
+                         "or write the number") from None
+    try:
+        cfg = OmegaConf.create(doc.data)
+        return OmegaConf.select(cfg, key, throw_on_missing=True)
+    except Exception as exc:  # omegaconf raises its own error types, one per failure
+        raise InputError(f"{where}: key {brief(key)}: cannot resolve {brief(expression)} "
+                         f"({clip(exc)})") from None
 
 
 def parse_lr_from(text: str) -> tuple[str, str]:
