@@ -272,7 +272,7 @@ def test_explicit_checks_files_from_another_directory(proj: Path,
     monkeypatch.chdir(elsewhere)
     doc = as_json(run("check", str(first), str(second), "--format", "json", code=1))
     assert [c["passed"] for c in doc["checks"]] == [True, False]
-    assert doc["summary"] == {"total": 2, "passed": 1, "failed": 1}
+    assert doc["summary"] == {"total": 2, "passed": 1, "failed": 1, "unknown": 0, "errors": 0}
 
 
 def test_defaults_are_inherited_and_overridden(proj: Path) -> None:
@@ -301,7 +301,7 @@ checks:
     got = {c["name"]: (c["passed"], c["requirement"], c["step_size"]) for c in doc["checks"]}
     assert got == {"inherits": (True, "sufficient", 0.1), "own-lr": (False, "sufficient", 0.2),
                    "own-requirement": (True, "necessary", 0.2),
-                   "own-data": (True, "necessary", 0.1)}
+                   "own-data": (False, "necessary", 0.1)}  # unknown: no necessary bound
 
 
 def test_sample_checks_file_passes() -> None:

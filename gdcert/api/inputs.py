@@ -62,14 +62,37 @@ def load_problem(target: str | os.PathLike[str] | None = None, *, data: str | No
 MAX_MAGNITUDE = 1e75
 
 
-def _check_magnitude(a: np.ndarray, where: str) -> None:
+_TARGET_HINT = " (for a target Φ/c every step-size bound scales by c^(2(L−1)/L))"
+
+
+def _check_magnitude(a: np.ndarray, where: str, *, hint: str = _TARGET_HINT) -> None:
     """Refuse entries so large that the bounds' squared norms overflow float64."""
     biggest = float(np.max(np.abs(a))) if a.size else 0.0
     if biggest > MAX_MAGNITUDE:
         raise InputError(
             f"{where}: entries up to {biggest:.3g} exceed {MAX_MAGNITUDE:.0e}, beyond which "
-            "squared norms and gradients overflow float64; rescale it (for a target Φ/c "
-            "every step-size bound scales by c^(2(L−1)/L))")
+            f"squared norms and gradients overflow float64; rescale it{hint}")
+
+
+#: Largest ‖W_L⋯W_1‖ bound (product of the layers' Frobenius norms) accepted in weights.
+MAX_PRODUCT_MAGNITUDE = 1e60
+
+
+def check_weight_magnitudes(weights: Sequence[np.ndarray], where: str) -> None:
+    """Refuse weights whose entries or end-to-end product would overflow float64 in the
+    loss and gradients (each entry ≤ 1e75, ∏_j ‖W_j‖_F ≤ 1e60, computed in log space)."""
+    log_product = 0.0
+    for j, w in enumerate(weights, start=1):
+        if not np.all(np.isfinite(w)):
+            raise InputError(f"{where}: W{j} has non-finite entries; expected finite numbers")
+        _check_magnitude(w, f"{where}, W{j}", hint="")
+        norm = float(np.linalg.norm(w))
+        log_product += np.log10(norm) if norm > 0 else -np.inf
+    if log_product > np.log10(MAX_PRODUCT_MAGNITUDE):
+        raise InputError(
+            f"{where}: the layers' norms multiply to about 1e{log_product:.0f}, above "
+            f"{MAX_PRODUCT_MAGNITUDE:.0e}: the network's output, loss and gradients would "
+            "overflow float64; rescale the weights")
 
 
 def widths_from_weights(file: str | os.PathLike[str], *, what: str | None = None
@@ -96,6 +119,10 @@ def resolve_inits(problem: Problem, inits: Sequence[InitArg] | None, *, seed: in
             init = _inits.make(str(item), problem.widths, rank=init_rank, scale=init_scale,
                                seed=seed)
         elif str(item).lower().endswith(".npz"):
+            from gdcert import io
+
+            where = f"{label('init')} {shown_path(str(item))}"
+            check_weight_magnitudes(io.load_weights(str(item), what=label("init")), where)
             init = _inits.from_file(str(item), what=label("init"))
         else:
             raise InputError(f"{label('init')}: unknown initialisation {str(item)[:80]!r}; "
@@ -115,6 +142,7 @@ def check_weights(problem: Problem, weights: Sequence[np.ndarray], *, what: str 
     ws = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
     if not ws:
         raise InputError(f"{what}: no layers given")
+    check_weight_magnitudes(ws, what)
     for j in range(1, len(ws)):
         if ws[j].shape[1] != ws[j - 1].shape[0]:
             raise InputError(f"{what}: W{j + 1} has {ws[j].shape[1]} columns but W{j} has "

@@ -67,17 +67,26 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         check_iterations(iterations, name="--iterations")
         check_seeds(seeds, name="--seeds")
     layer_widths = parse_widths(widths)
-    if layer_widths is None:  # an .npz of weights sets the widths
+    inferred_from = None
+    if layer_widths is None:  # an .npz of weights of the right depth sets the widths
         from gdcert.api.inputs import widths_from_weights
 
         files = [(f, "--init") for f in inits if f.lower().endswith(".npz")]
         files += [(weights, "--weights")] if weights else []
         if files:
-            layer_widths = widths_from_weights(files[0][0], what=files[0][1])
-    with argument_names(widths="--widths", data="DATA"):
-        problem = load_problem(target, data=data, depth=depth, widths=layer_widths,
-                               loss=loss,  # type: ignore[arg-type]
-                               samples_as_rows=samples_as_rows)
+            found = widths_from_weights(files[0][0], what=files[0][1])
+            if len(found) == depth + 1:
+                layer_widths, inferred_from = found, f"{files[0][1]} {files[0][0]}"
+    try:
+        with argument_names(widths="--widths", data="DATA"):
+            problem = load_problem(target, data=data, depth=depth, widths=layer_widths,
+                                   loss=loss,  # type: ignore[arg-type]
+                                   samples_as_rows=samples_as_rows)
+    except InputError as exc:
+        if inferred_from is None or not str(exc).startswith("--widths: "):
+            raise
+        raise InputError(f"{inferred_from}: layer widths {layer_widths} (taken from the file) "
+                         f"do not fit the problem: {str(exc)[len('--widths: '):]}") from None
     with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
         report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
                          init_rank=init_rank, init_scale=init_scale, tol=tol)

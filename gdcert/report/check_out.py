@@ -40,7 +40,9 @@ def _headline(results: Sequence[CheckResult]) -> str:
     parts = [f"{n[k]} {label}" for k, label in (("failed", "failed"), ("unknown", "unknown"),
                                                 ("errors", "could not be evaluated"))
              if n[k]]
-    return f"gdcert check: {', '.join(parts)} of {total} check{plural}"
+    first, rest = parts[0].split(" ", 1)
+    return (f"gdcert check: {first} of {total} check{plural} {rest}"
+            + "".join(f", {p}" for p in parts[1:]))
 
 
 def _full_message(r: CheckResult) -> str:

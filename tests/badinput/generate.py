@@ -339,6 +339,14 @@ def cases(tmp: Path) -> list[Case]:  # noqa: C901 - a flat list of cases
     np.savez(tmp / "mag_data.npz", X=np.eye(3) * 1e200, Y=np.ones((2, 3)))
     add("data-entries-1e200", "magnitude",
         ["bound", "--data", str(tmp / "mag_data.npz"), "--depth", "2"], "mag_data.npz")
+    np.savez(tmp / "w_huge.npz", W1=np.eye(4) * 1e100, W2=np.eye(4) * 1e100)
+    add("init-weights-1e100", "magnitude", [*bound(spd), "--init", str(tmp / "w_huge.npz")],
+        "w_huge.npz")
+    add("solution-weights-1e100", "magnitude",
+        [*bound(spd), "--weights", str(tmp / "w_huge.npz")], "w_huge.npz")
+    np.savez(tmp / "w_product.npz", W1=np.eye(4) * 1e31, W2=np.eye(4) * 1e31)
+    add("init-weights-product-1e62", "magnitude",
+        [*bound(spd), "--init", str(tmp / "w_product.npz"), "--lr", "0.1"], "w_product.npz")
     np.save(tmp / "zero400.npy", np.zeros((400, 400)))
     add("zero-400x400-target", "magnitude", bound(tmp / "zero400.npy"), "zero400.npy",
         known="problem/bounds: ARPACK 'starting vector is zero' on a zero target (lead)")
