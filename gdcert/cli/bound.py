@@ -67,7 +67,7 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         check_iterations(iterations, name="--iterations")
         check_seeds(seeds, name="--seeds")
     layer_widths = parse_widths(widths)
-    inferred_from = None
+    inferred_from: str | None = None
     if layer_widths is None:  # an .npz of weights of the right depth sets the widths
         from gdcert.api.inputs import widths_from_weights
 
@@ -85,8 +85,11 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
     except InputError as exc:
         if inferred_from is None or not str(exc).startswith("--widths: "):
             raise
-        raise InputError(f"{inferred_from}: layer widths {layer_widths} (taken from the file) "
-                         f"do not fit the problem: {str(exc)[len('--widths: '):]}") from None
+        # The file's widths do not fit the target: default widths, and the init/weights
+        # checks below say what is wrong with the file.
+        problem = load_problem(target, data=data, depth=depth, widths=None,
+                               loss=loss,  # type: ignore[arg-type]
+                               samples_as_rows=samples_as_rows)
     with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
         report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
                          init_rank=init_rank, init_scale=init_scale, tol=tol)
