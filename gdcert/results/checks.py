@@ -39,7 +39,7 @@ class CheckResult:
     status: str
     message: str
     suggestion: Suggestion | None = None
-    passed_by: str | None = None  # 'bound', 'simulation', 'no-necessary-bound' or None
+    passed_by: str | None = None  # 'bound', 'simulation' or None
     init: str = DEFAULT_CHECK_INIT
     problem: str = ""
     checks_file: str | None = None
