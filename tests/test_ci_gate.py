@@ -126,6 +126,19 @@ def test_output_written_even_when_every_check_is_broken(proj: Path) -> None:
     junit_valid((proj / "gd.xml").read_text())
 
 
+def test_unreadable_checks_file_still_writes_reports(proj: Path) -> None:
+    (proj / "bad.yaml").write_text("checks: [\n")
+    (proj / ".gdcert.yaml").write_text(
+        "checks:\n  - {name: fine, target: phi.npy, depth: 2, lr: 0.1}\n")
+    r = run("check", "bad.yaml", ".gdcert.yaml", "--format", "json:out.json", code=2)
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith("gdcert: error: bad.yaml:2: invalid YAML")
+    doc = json.loads((proj / "out.json").read_text())
+    validator("check").validate(doc)
+    assert [c["outcome"] for c in doc["checks"]] == ["error", "pass"]
+    assert doc["checks"][0]["source"] == {"file": "bad.yaml", "line": 2, "key": "checks file"}
+
+
 def test_unknown_fails_unless_allowed(proj: Path) -> None:
     args = ("check", "--data", "raw.npz", "--loss", "mean", "-L", "3", "--lr", "10")
     r = run(*args, code=1)

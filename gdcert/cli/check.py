@@ -66,7 +66,6 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
         BrokenCheck,
         _check_init,
         find_checks_file,
-        load_checks_lenient,
         parse_lr_from,
         resolve_lr_from,
     )
@@ -115,7 +114,7 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
                              "single check (TARGET --depth L --lr ETA); a checks file sets "
                              "these per check")
         files = list(paths) or [str(find_checks_file())]
-        specs = [spec for f in files for spec in load_checks_lenient(f)]
+        specs = [spec for f in files for spec in _load_file(f)]
     results = evaluate_all(specs)
     write_reports(results, targets)
     for r in results:
@@ -126,6 +125,24 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
     failed = any(r.outcome == "fail" or (r.outcome == "unknown" and not allow_unknown)
                  for r in results)
     return EXIT_CHECK_FAILED if failed and not exit_zero else 0
+
+
+def _load_file(path: str) -> list[Any]:
+    """The checks of one file; a file that cannot be read at all is one broken check, so
+    that every report is still written (and the other files still run)."""
+    import re
+
+    from gdcert.config.checks import BrokenCheck, load_checks_lenient
+    from gdcert.errors import InputError
+    from gdcert.spec import StepSource
+
+    try:
+        return list(load_checks_lenient(path))
+    except InputError as exc:
+        match = re.match(r"[^:]*:(\d+):", str(exc))
+        line = int(match.group(1)) if match else None
+        return [BrokenCheck(name=path, message=str(exc), checks_file=path,
+                            source=StepSource(path, line, "checks file"))]
 
 
 def parse_formats(formats: tuple[str, ...], output: str | None) -> list[tuple[str, str | None]]:
