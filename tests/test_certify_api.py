@@ -57,7 +57,7 @@ def test_indefinite_target_floor_and_applicability() -> None:
     for bid in ("nar_sastry.thm3", "nar_sastry.thm3_sharp"):
         b = _one(r, bid)
         assert b.applies and b.extras["loss_floor"] == pytest.approx(2.5, rel=1e-10)
-        assert "cannot fit" in b.guarantee
+        assert "exact arithmetic" in b.guarantee and "cannot fit" not in b.guarantee
     # Theorem 3: min(1/(1+2), 1/2, 1/(2·3)) = 1/6; sharp: min(δ_c(3) = 1/6, 1/3) = 1/6
     assert _one(r, "nar_sastry.thm3").max_step == pytest.approx(1 / 6, rel=1e-10)
     assert _one(r, "nar_sastry.thm3_sharp").max_step == pytest.approx(1 / 6, rel=1e-10)
