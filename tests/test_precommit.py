@@ -107,7 +107,10 @@ def test_hook_passes_and_fails_through_try_repo(project: Path, hook_repo: Path,
     (".gdcert.yaml", True), ("ci/.gdcert.yml", True), ("train.yaml", True),
     ("conf/train.yml", True), ("config.json", True), ("pyproject.toml", True),
     ("data/phi.npy", True), ("xy.npz", True), ("phi.csv", True), ("phi.mtx", True),
-    ("phi.mat", True), ("README.md", False), ("train.py", False), ("notes.txt", False),
+    ("phi.mat", True), ("README.md", False), ("train.py", False),
+    # .txt/.tsv targets count (gdcert reads them), so any .txt change reruns the checks;
+    # extensions match in any case.
+    ("phi.txt", True), ("data/y.tsv", True), ("PHI.NPY", True), ("Train.YAML", True),
     ("model.pt", False),
 ])
 def test_hook_definition(path: str, runs: bool) -> None:

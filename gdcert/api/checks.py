@@ -24,8 +24,10 @@ from typing import Any
 from gdcert.api.certification import certify
 from gdcert.api.inputs import load_problem
 from gdcert.api.simulation import simulate
+from gdcert.config.checks import BrokenCheck
 from gdcert.errors import InputError
 from gdcert.results import CheckResult, Suggestion
+from gdcert.results.checks import error_result
 from gdcert.spec import DETERMINISTIC_INITS, CheckSpec, InitSpec
 
 
@@ -127,9 +129,10 @@ def _judge_necessary(f: _Findings) -> _Judgement:
                              f"{_fmt(b.max_step)}): GD cannot converge to a global minimum at "
                              "this step size")
     if f.nec_limit is None:
-        return True, "no-necessary-bound", (
-            f"η = {eta}: no necessary bound applies to this problem (e.g. data not "
-            "whitened), so nothing rules this step size out")
+        return False, None, (
+            f"η = {eta}: unknown — no necessary bound applies to this problem (e.g. data "
+            "not whitened), so no bound decides this step size; use --require verified "
+            "(require: verified) to simulate it, or --allow-unknown to accept it")
     return True, "bound", (f"η = {eta} is within the necessary bound {f.nec_limit.id} "
                            f"(max {_fmt(f.nec_limit.max_step)})")
 
@@ -201,9 +204,12 @@ def evaluate(spec: CheckSpec) -> CheckResult:
         passed, passed_by, message = _judge_sufficient(spec, f)
     else:
         passed, passed_by, message = _judge_verified(spec, f, problem, details)
+    status = f.status
+    if spec.requirement == "necessary" and f.nec_limit is None:
+        status = "unknown"
     return CheckResult(
         name=spec.name, passed=passed, requirement=spec.requirement, step_size=spec.step_size,
-        source=spec.source, status=f.status, message=message,
+        source=spec.source, status=status, message=message,
         suggestion=_suggestion(spec, f, passed), passed_by=passed_by, init=spec.init,
         problem=spec.problem_source, checks_file=spec.checks_file,
         seconds=time.perf_counter() - started, details=details)
@@ -240,9 +246,38 @@ def _verify_by_simulation(spec: CheckSpec, problem: Any) -> tuple[bool, str, dic
                    f"{r.iterations} iterations (budget {spec.iterations})"), info
 
 
-def evaluate_all(specs: Sequence[CheckSpec]) -> list[CheckResult]:
-    """Evaluate every check in order."""
-    return [evaluate(s) for s in specs]
+def evaluate_all(specs: Sequence[CheckSpec | BrokenCheck]) -> list[CheckResult]:
+    """Evaluate every check in order; a check with bad input becomes an ``error`` result
+    (status ``error``) and the others still run."""
+    if any(isinstance(s, CheckSpec) for s in specs):
+        _warm_up()
+    return [_evaluate_or_error(s) for s in specs]
+
+
+def _evaluate_or_error(spec: CheckSpec | BrokenCheck) -> CheckResult:
+    if isinstance(spec, BrokenCheck):
+        return error_result(spec.name, spec.message, source=spec.source,
+                            requirement=spec.requirement,  # type: ignore[arg-type]
+                            checks_file=spec.checks_file)
+    try:
+        return evaluate(spec)
+    except InputError as exc:
+        message = str(exc)
+    except MemoryError:
+        message = f"{spec.where()}: out of memory; the problem is too large for this machine"
+    return error_result(spec.name, message, source=spec.source, requirement=spec.requirement,
+                        problem=spec.problem_source, checks_file=spec.checks_file,
+                        init=spec.init)
+
+
+def _warm_up() -> None:
+    """Import and exercise the bound code once, so that the first check's time does not
+    include import warm-up (scipy, the bound registry)."""
+    import numpy as np
+
+    from gdcert.problem import Problem
+
+    certify(Problem.from_target(np.diag([2.0, 1.0]), depth=2), inits=["identity"], lr=0.1)
 
 
 def check(target: str | None = None, *, lr: float, depth: int, require: str = "necessary",
@@ -255,7 +290,7 @@ def check(target: str | None = None, *, lr: float, depth: int, require: str = "n
     >>> r.passed, r.message                                                    # doctest: +SKIP
     """
     from gdcert.spec import REQUIREMENTS, StepSource
-    from gdcert.validate import check_count, check_lr
+    from gdcert.validate import check_count, check_iterations, check_lr, check_seeds
 
     if require not in REQUIREMENTS:
         raise InputError(f"require must be one of {', '.join(REQUIREMENTS)}, got {require!r}")
@@ -266,7 +301,7 @@ def check(target: str | None = None, *, lr: float, depth: int, require: str = "n
                      requirement=require,  # type: ignore[arg-type]
                      target=target, data=data, widths=tuple(widths) if widths else None,
                      loss=loss,  # type: ignore[arg-type]
-                     init=init, seeds=check_count(seeds, name="seeds"),
-                     iterations=check_count(iterations, name="iterations"),
+                     init=init, seeds=check_seeds(seeds, name="seeds"),
+                     iterations=check_iterations(iterations, name="iterations"),
                      tolerance=tolerance)
     return evaluate(spec)

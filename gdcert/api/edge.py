@@ -16,6 +16,7 @@ from gdcert.api.simulation import gd_problem
 from gdcert.problem import Problem
 from gdcert.results import Bound, Edge
 from gdcert.spec import InitSpec
+from gdcert.validate import check_iterations, check_seeds
 
 
 def ratio_key(b: Bound) -> str:
@@ -58,6 +59,8 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
 
     spec = InitSpec(name=init) if isinstance(init, str) else init
     seeds = tuple(seeds)
+    check_iterations(iterations)
+    check_seeds(len(seeds), name="seeds (count)")
     tol = default_tolerance(problem) if tolerance is None else float(tolerance)
     init_objs = [_inits.from_spec(spec, problem.widths, s) for s in seeds]
     inits0 = [i.weights() for i in init_objs]

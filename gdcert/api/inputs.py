@@ -10,7 +10,14 @@ import numpy as np
 from gdcert import inits as _inits
 from gdcert.errors import InputError
 from gdcert.problem import Loss, Problem
-from gdcert.validate import label
+from gdcert.validate import (
+    check_dimension,
+    check_int,
+    check_memory,
+    check_network_size,
+    label,
+    shown_path,
+)
 
 InitArg = str | os.PathLike[str] | _inits.Init
 
@@ -20,15 +27,81 @@ def load_problem(target: str | os.PathLike[str] | None = None, *, data: str | No
                  samples_as_rows: bool = False) -> Problem:
     """Read a target matrix file (``TARGET``) or a dataset ``.npz`` (``data``) into a Problem."""
     from gdcert import io
+    from gdcert.problem import check_depth, check_widths
 
     if (target is None) == (data is None):
         raise InputError("give exactly one of TARGET or --data")
+    depth = check_depth(depth)
+    if widths is not None:
+        widths = [check_dimension(check_int(w, name=label("widths")), what=label("widths"))
+                  for w in widths]
     if data is not None:
         x, y = io.load_data(data, samples_as_rows=samples_as_rows)
-        return Problem.from_data(x, y, depth=depth, widths=widths, loss=loss, source=str(data))
+        where = f"{label('data')} {shown_path(data)}"
+        _check_magnitude(x, f"{where}, array 'X'")
+        _check_magnitude(y, f"{where}, array 'Y'")
+        ws = check_widths(widths, depth, x.shape[0], y.shape[0])
+        d_x, m, d_y = x.shape[0], x.shape[1], y.shape[0]
+        check_memory(8.0 * (3 * (d_x + d_y) * m + 6 * d_x * d_x + 6 * d_x * d_y),
+                     what=f"{where}: {d_x}×{m} inputs and {d_y}×{m} outputs")
+        check_network_size(ws, what=where)
+        return Problem.from_data(x, y, depth=depth, widths=ws, loss=loss, source=str(data))
     assert target is not None
     phi = io.load_matrix(target)
-    return Problem.from_target(phi, depth=depth, widths=widths, source=str(target))
+    where = f"TARGET {shown_path(str(target))}"
+    _check_magnitude(phi, where)
+    ws = check_widths(widths, depth, phi.shape[1], phi.shape[0])
+    check_memory(8.0 * 6 * phi.shape[0] * phi.shape[1],
+                 what=f"{where}: the spectra of a {phi.shape[0]}×{phi.shape[1]} target")
+    check_network_size(ws, what=where)
+    return Problem.from_target(phi, depth=depth, widths=ws, source=str(target))
+
+
+#: Largest entry magnitude accepted in a target or dataset. Gradients at initialisation
+#: grow like ‖Φ‖^4 (squared norms of products), so beyond ~1e75 they overflow float64.
+MAX_MAGNITUDE = 1e75
+
+
+_TARGET_HINT = " (for a target Φ/c every step-size bound scales by c^(2(L−1)/L))"
+
+
+def _check_magnitude(a: np.ndarray, where: str, *, hint: str = _TARGET_HINT) -> None:
+    """Refuse entries so large that the bounds' squared norms overflow float64."""
+    biggest = float(np.max(np.abs(a))) if a.size else 0.0
+    if biggest > MAX_MAGNITUDE:
+        raise InputError(
+            f"{where}: entries up to {biggest:.3g} exceed {MAX_MAGNITUDE:.0e}, beyond which "
+            f"squared norms and gradients overflow float64; rescale it{hint}")
+
+
+#: Largest ‖W_L⋯W_1‖ bound (product of the layers' Frobenius norms) accepted in weights.
+MAX_PRODUCT_MAGNITUDE = 1e60
+
+
+def check_weight_magnitudes(weights: Sequence[np.ndarray], where: str) -> None:
+    """Refuse weights whose entries or end-to-end product would overflow float64 in the
+    loss and gradients (each entry ≤ 1e75, ∏_j ‖W_j‖_F ≤ 1e60, computed in log space)."""
+    log_product = 0.0
+    for j, w in enumerate(weights, start=1):
+        if not np.all(np.isfinite(w)):
+            raise InputError(f"{where}: W{j} has non-finite entries; expected finite numbers")
+        _check_magnitude(w, f"{where}, W{j}", hint="")
+        norm = float(np.linalg.norm(w))
+        log_product += np.log10(norm) if norm > 0 else -np.inf
+    if log_product > np.log10(MAX_PRODUCT_MAGNITUDE):
+        raise InputError(
+            f"{where}: the layers' norms multiply to about 1e{log_product:.0f}, above "
+            f"{MAX_PRODUCT_MAGNITUDE:.0e}: the network's output, loss and gradients would "
+            "overflow float64; rescale the weights")
+
+
+def widths_from_weights(file: str | os.PathLike[str], *, what: str | None = None
+                        ) -> tuple[int, ...]:
+    """Layer widths (d_0, …, d_L) of an ``.npz`` of W1..WL (to default ``widths``)."""
+    from gdcert import io
+
+    ws = io.load_weights(file, what=what or label("init"))
+    return (ws[0].shape[1], *(w.shape[0] for w in ws))
 
 
 def resolve_inits(problem: Problem, inits: Sequence[InitArg] | None, *, seed: int = 0,
@@ -46,6 +119,10 @@ def resolve_inits(problem: Problem, inits: Sequence[InitArg] | None, *, seed: in
             init = _inits.make(str(item), problem.widths, rank=init_rank, scale=init_scale,
                                seed=seed)
         elif str(item).lower().endswith(".npz"):
+            from gdcert import io
+
+            where = f"{label('init')} {shown_path(str(item))}"
+            check_weight_magnitudes(io.load_weights(str(item), what=label("init")), where)
             init = _inits.from_file(str(item), what=label("init"))
         else:
             raise InputError(f"{label('init')}: unknown initialisation {str(item)[:80]!r}; "
@@ -65,6 +142,7 @@ def check_weights(problem: Problem, weights: Sequence[np.ndarray], *, what: str 
     ws = [np.ascontiguousarray(w, dtype=np.float64) for w in weights]
     if not ws:
         raise InputError(f"{what}: no layers given")
+    check_weight_magnitudes(ws, what)
     for j in range(1, len(ws)):
         if ws[j].shape[1] != ws[j - 1].shape[0]:
             raise InputError(f"{what}: W{j + 1} has {ws[j].shape[1]} columns but W{j} has "

@@ -19,7 +19,7 @@ from gdcert.errors import InputError
 from gdcert.problem import Problem
 from gdcert.results import Bound, Simulation
 from gdcert.spec import BOUND_IDS, InitSpec, StepSpec
-from gdcert.validate import check_count
+from gdcert.validate import check_iterations, check_seeds
 
 
 def gd_problem(problem: Problem) -> Any:
@@ -133,7 +133,7 @@ def _jobs(problem: Problem, spec: InitSpec, steps: Sequence[StepSpec], seeds: Se
 def _check_args(problem: Problem, spec: InitSpec, steps: Sequence[float | StepSpec],
                 seeds: Sequence[int], iterations: int,
                 tolerance: float | None) -> tuple[list[StepSpec], list[int], float]:
-    check_count(iterations, name="iterations")
+    check_iterations(iterations)
     tol = default_tolerance(problem) if tolerance is None else float(tolerance)
     if not (math.isfinite(tol) and tol > 0):
         raise InputError(f"tolerance must be a positive number, got {tolerance!r}")
@@ -141,6 +141,7 @@ def _check_args(problem: Problem, spec: InitSpec, steps: Sequence[float | StepSp
     if not step_list:
         raise InputError("step_size: at least one step size is needed")
     seed_list = list(seeds)[:1] if spec.deterministic else list(seeds)
+    check_seeds(len(seed_list), name="seeds (count)")
     if not seed_list:
         raise InputError("seeds: at least one seed is needed")
     return step_list, seed_list, tol

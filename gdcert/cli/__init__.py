@@ -6,6 +6,7 @@ numpy/scipy/numba inside its body, where it needs them.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ import click
 
 from gdcert import __version__
 from gdcert.errors import EXIT_INTERNAL, EXIT_USAGE, GdcertError
+from gdcert.validate import clip
 
 EXIT_INTERRUPTED = 130
 
@@ -34,6 +36,14 @@ class GdcertGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
+        argv = list(args) if args is not None else sys.argv[1:]
+        if not argv:  # no arguments: the usage and commands on stdout, exit 0
+            with self.make_context(prog_name or "gdcert", ["--help"],
+                                   resilient_parsing=True) as ctx:
+                click.echo(self.get_help(ctx))
+            if standalone_mode:
+                sys.exit(0)
+            return 0
         try:
             rv = super().main(args=args, prog_name=prog_name or "gdcert",
                               complete_var=complete_var, standalone_mode=False,
@@ -49,8 +59,15 @@ class GdcertGroup(click.Group):
             _err(exc.format_message().replace("\n", " "))
             code = exc.exit_code
         except GdcertError as exc:
-            _err(str(exc).replace("\n", " "))
+            _err(clip(exc, limit=1000))
             code = exc.exit_code
+        except MemoryError:
+            _err("out of memory: the inputs or options ask for more memory than this machine "
+                 "has; use smaller inputs or lower --max-memory so they are refused up front")
+            code = EXIT_USAGE
+        except RecursionError:
+            _err("input nested too deeply to process")
+            code = EXIT_USAGE
         except KeyboardInterrupt:
             click.echo("gdcert: interrupted", err=True)
             code = EXIT_INTERRUPTED
@@ -59,8 +76,8 @@ class GdcertGroup(click.Group):
         except Exception as exc:  # a bug: never show a bare traceback to users
             if os.environ.get("GDCERT_DEBUG"):
                 raise
-            _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with "
-                 "GDCERT_DEBUG=1 for the traceback and please report it)")
+            _err(f"internal error: {type(exc).__name__}: {clip(exc, limit=300)} (this is a "
+                 "bug; rerun with GDCERT_DEBUG=1 for the traceback and please report it)")
             code = EXIT_INTERNAL
         else:
             code = rv if isinstance(rv, int) else 0
@@ -71,12 +88,41 @@ class GdcertGroup(click.Group):
 
 @click.group(cls=GdcertGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="gdcert")
-def cli() -> None:
+@click.option("--max-memory", "max_memory", type=str, default=None, metavar="SIZE",
+              help="Refuse inputs whose memory estimate exceeds SIZE (default 4G; "
+                   "env GDCERT_MAX_MEMORY).")
+@click.option("--max-iterations", "max_iterations", type=str, default=None, metavar="N",
+              help="Cap on a simulation's iterations (default 10000000; "
+                   "env GDCERT_MAX_ITERATIONS).")
+@click.option("--max-seeds", "max_seeds", type=str, default=None, metavar="N",
+              help="Cap on the number of seeds (default 10000; env GDCERT_MAX_SEEDS).")
+@click.pass_context
+def cli(ctx: click.Context, max_memory: str | None, max_iterations: str | None,
+        max_seeds: str | None) -> None:
     """Certify step sizes for gradient descent on deep linear networks.
 
     \b
     Exit codes: 0 ok · 1 a check failed · 2 usage/input error · 3 internal error.
+    Inputs are checked against resource limits before anything is allocated.
     """
+    from gdcert.validate import check_int, parse_size, resource_limits
+
+    def count(text: str | None, name: str) -> int | None:
+        if text is None:
+            return None
+        try:
+            value: float = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+        return check_int(value, name=name)
+
+    ctx.with_resource(resource_limits(
+        max_memory=parse_size(max_memory) if max_memory is not None else None,
+        max_iterations=count(max_iterations, "--max-iterations"),
+        max_seeds=count(max_seeds, "--max-seeds")))
 
 
 def _register() -> None:

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from gdcert.errors import InputError
+from gdcert.validate import brief, check_dimension
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,9 +23,12 @@ def parse_widths(value: str | None) -> tuple[int, ...] | None:
         widths = tuple(int(p) for p in parts)
     except ValueError:
         raise InputError(f"--widths: expected comma-separated positive integers d0,…,dL, "
-                         f"got {value!r}") from None
+                         f"got {brief(value)}") from None
     if not widths or any(w < 1 for w in widths):
-        raise InputError(f"--widths: expected comma-separated positive integers, got {value!r}")
+        raise InputError(f"--widths: expected comma-separated positive integers, got "
+                         f"{brief(value)}")
+    for w in widths:
+        check_dimension(w, what="--widths")
     return widths
 
 
@@ -74,6 +78,8 @@ def render(report: object, *, as_json: bool, as_markdown: bool, output: str | No
         from gdcert.report.terminal import build
 
         console = Console()
+        if not console.is_terminal:  # a CI log or a pipe: a wide layout, no 80-column wrap
+            console = Console(width=max(console.width, 120))
         console.print(build(report, width=console.width - 4))  # type: ignore[arg-type]
     else:
         from gdcert.report.terminal import to_text

@@ -61,8 +61,35 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         from gdcert.validate import check_lr
 
         lr = check_lr(lr, name="--lr")
-    problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
-                           loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
+    if verify:
+        from gdcert.validate import check_iterations, check_seeds
+
+        check_iterations(iterations, name="--iterations")
+        check_seeds(seeds, name="--seeds")
+    layer_widths = parse_widths(widths)
+    inferred_from: str | None = None
+    if layer_widths is None:  # an .npz of weights of the right depth sets the widths
+        from gdcert.api.inputs import widths_from_weights
+
+        files = [(f, "--init") for f in inits if f.lower().endswith(".npz")]
+        files += [(weights, "--weights")] if weights else []
+        if files:
+            found = widths_from_weights(files[0][0], what=files[0][1])
+            if len(found) == depth + 1:
+                layer_widths, inferred_from = found, f"{files[0][1]} {files[0][0]}"
+    try:
+        with argument_names(widths="--widths", data="DATA"):
+            problem = load_problem(target, data=data, depth=depth, widths=layer_widths,
+                                   loss=loss,  # type: ignore[arg-type]
+                                   samples_as_rows=samples_as_rows)
+    except InputError as exc:
+        if inferred_from is None or not str(exc).startswith("--widths: "):
+            raise
+        # The file's widths do not fit the target: default widths, and the init/weights
+        # checks below say what is wrong with the file.
+        problem = load_problem(target, data=data, depth=depth, widths=None,
+                               loss=loss,  # type: ignore[arg-type]
+                               samples_as_rows=samples_as_rows)
     with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
         report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
                          init_rank=init_rank, init_scale=init_scale, tol=tol)

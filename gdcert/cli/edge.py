@@ -39,6 +39,10 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
                          f", got {init!r}")
     if tolerance is not None and not tolerance > 0:
         raise InputError(f"--tolerance must be positive, got {tolerance}")
+    from gdcert.validate import check_iterations, check_seeds
+
+    check_iterations(iterations, name="--iterations")
+    check_seeds(seeds, name="--seeds")
     problem = load_problem(target, data=data, depth=depth, widths=parse_widths(widths),
                            loss=loss, samples_as_rows=samples_as_rows)  # type: ignore[arg-type]
     from rich.console import Console

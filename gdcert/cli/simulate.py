@@ -115,7 +115,9 @@ def write_outputs(sim: object, *, as_json: bool, output: str | None, plot: str |
     console.print(runs_table(runs))
     if runs:
         console.print(loss_curves(runs, width=max(20, min(80, console.width - 14))))
+    from rich.markup import escape
+
     if output:
-        console.print(f"[dim]wrote {output}[/dim]")
+        console.print(f"[dim]wrote {escape(output)}[/dim]")
     if plot and runs:
-        console.print(f"[dim]wrote {plot}[/dim]")
+        console.print(f"[dim]wrote {escape(plot)}[/dim]")

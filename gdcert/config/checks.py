@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from gdcert.spec import (
     StepSource,
 )
 from gdcert.spec import INIT_NAMES as ALL_INITS
+from gdcert.validate import brief, check_dimension, check_iterations, check_seeds, clip
 
 CHECKS_FILENAMES = (".gdcert.yaml", ".gdcert.yml")
 #: Initialisations a check may name (besides an ``.npz`` file of weights W1..WL).
@@ -105,8 +107,26 @@ def resolve_lr_from(file: str | os.PathLike[str], key: str, *,
     doc.path = Path(shown)  # errors name the file as the user sees it from here
     value, line = lookup(doc, key)
     where = f"{shown}:{line}" if line is not None else shown
-    eta = positive_float(value, where=f"{where}: key {key!r}")
+    if isinstance(value, str) and "${" in value:
+        value = _interpolate(doc, key, value, where)
+    eta = positive_float(value, where=f"{where}: key {brief(key)}")
     return eta, StepSource(shown, line, key)
+
+
+def _interpolate(doc: ConfigDoc, key: str, expression: str, where: str) -> Any:
+    """Resolve an OmegaConf/Hydra ``${…}`` interpolation at ``key`` (needs omegaconf)."""
+    try:
+        from omegaconf import OmegaConf
+    except ImportError:
+        raise InputError(f"{where}: key {brief(key)} is an interpolation {brief(expression)}; "
+                         "install omegaconf to resolve it (pip install 'gdcert[omegaconf]') "
+                         "or write the number") from None
+    try:
+        cfg = OmegaConf.create(doc.data)
+        return OmegaConf.select(cfg, key, throw_on_missing=True)
+    except Exception as exc:  # omegaconf raises its own error types, one per failure
+        raise InputError(f"{where}: key {brief(key)}: cannot resolve {brief(expression)} "
+                         f"({clip(exc)})") from None
 
 
 def parse_lr_from(text: str) -> tuple[str, str]:
@@ -114,7 +134,7 @@ def parse_lr_from(text: str) -> tuple[str, str]:
     file, sep, key = text.rpartition(":")
     if not sep or not file or not key:
         raise InputError(f"--lr-from: expected FILE:KEY (e.g. train.yaml:optimizer.lr), "
-                         f"got {text!r}")
+                         f"got {brief(text)}")
     return file, key
 
 
@@ -124,7 +144,7 @@ def parse_lr_from(text: str) -> tuple[str, str]:
 def _check_init(init: str, where: str) -> None:
     if init in INIT_NAMES or init.lower().endswith(".npz"):
         return
-    raise InputError(f"{where}: unknown init {init!r}; expected one of "
+    raise InputError(f"{where}: unknown init {brief(init)}; expected one of "
                      f"{', '.join(INIT_NAMES)} or an .npz file of weights W1..WL")
 
 
@@ -142,7 +162,7 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
     line = doc.line(("checks", index))
     shown = _display(path)
     name = raw.get("name") or f"check {index + 1}"
-    here = f"{shown}:{line}: check {name!r}" if line else f"{shown}: check {name!r}"
+    here = f"{shown}:{line}: check {brief(name)}" if line else f"{shown}: check {brief(name)}"
 
     def pick(key: str) -> tuple[Any, tuple[str | int, ...] | None]:
         """The check's value, else the default's; with the key path where it is written."""
@@ -157,7 +177,8 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
         for scope in (given, defaults_given):
             if a in scope and b in scope:
                 where = "the check" if scope is given else "'defaults'"
-                raise InputError(f"{here}: give either {a!r} or {b!r}, not both (in {where})")
+                raise InputError(f"{here}: give either {brief(a)} or {brief(b)}, not both "
+                                 f"(in {where})")
             for key in (a, b):
                 if key in scope:
                     value, keypath = pick(key) if scope is given else (
@@ -199,6 +220,14 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
     seeds, _ = pick("seeds")
     iterations, _ = pick("iterations")
     tolerance, _ = pick("tolerance")
+    if seeds is not None:
+        check_seeds(seeds, name=f"{here}: 'seeds'")
+    if iterations is not None:
+        check_iterations(iterations, name=f"{here}: 'iterations'")
+    for w in widths or ():
+        if w < 1:
+            raise InputError(f"{here}: 'widths' must be positive integers, got {brief(w)}")
+        check_dimension(w, what=f"{here}: 'widths'")
     return CheckSpec(
         name=str(name), depth=int(depth), step_size=eta, source=source,
         requirement=require or "necessary",
@@ -210,12 +239,53 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
         checks_file=shown, checks_line=line)
 
 
+@dataclass(frozen=True)
+class BrokenCheck:
+    """A check of a checks file that cannot be evaluated: its one-line error and where to
+    point an annotation (the ``lr_from`` line when it has one, else the check's line)."""
+
+    name: str
+    message: str
+    source: StepSource
+    checks_file: str
+    requirement: str = "necessary"
+
+
+def load_checks_lenient(path: str | os.PathLike[str]) -> list[CheckSpec | BrokenCheck]:
+    """Like :func:`load_checks`, but a check that fails to resolve (a missing ``lr_from``
+    key, a bad value) becomes a :class:`BrokenCheck` while the others still load.
+
+    Errors of the file as a whole (syntax, schema, duplicate names) still raise.
+    """
+    return _load(path, lenient=True)
+
+
 def load_checks(path: str | os.PathLike[str]) -> list[CheckSpec]:
     """Parse and validate a checks file; resolve every ``lr_from``.
 
     Unknown keys, duplicate keys, wrong types and duplicate check names are
     :class:`InputError` with the file and line; so is a file with no checks.
     """
+    return [s for s in _load(path, lenient=False) if isinstance(s, CheckSpec)]
+
+
+def _broken(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str, Any],
+            exc: InputError) -> BrokenCheck:
+    name = str(raw.get("name") or f"check {index + 1}")
+    keypath: tuple[str | int, ...] = ("checks", index)
+    for key in ("lr_from", "lr"):
+        if key in given:
+            keypath = ("checks", index, key)
+            break
+    shown = _display(doc.path)
+    key = format_keypath(keypath)
+    require = raw.get("require") or "necessary"
+    return BrokenCheck(name=name, message=str(exc), checks_file=shown,
+                       source=StepSource(shown, doc.line(keypath), key),
+                       requirement=str(require))
+
+
+def _load(path: str | os.PathLike[str], *, lenient: bool) -> list[CheckSpec | BrokenCheck]:
     p = Path(path)
     doc = load_yaml(p) if p.suffix.lower() not in (".json", ".toml") else load_any(p)
     if doc.data is None:
@@ -226,11 +296,17 @@ def load_checks(path: str | os.PathLike[str]) -> list[CheckSpec]:
     cfg = validate(doc, CHECKS_SCHEMA)
     raw_checks = doc.data.get("checks") if isinstance(doc.data, dict) else None
     defaults_given = (doc.data.get("defaults") or {}) if isinstance(doc.data, dict) else {}
-    specs: list[CheckSpec] = []
+    specs: list[CheckSpec | BrokenCheck] = []
     seen: dict[str, int | None] = {}
     for index, raw in enumerate(cfg["checks"]):
         given = raw_checks[index] if isinstance(raw_checks, list) else {}
-        spec = _spec(doc, index, raw, given, cfg["defaults"], defaults_given)
+        try:
+            spec = _spec(doc, index, raw, given, cfg["defaults"], defaults_given)
+        except InputError as exc:
+            if not lenient:
+                raise
+            specs.append(_broken(doc, index, raw, given, exc))
+            continue
         if spec.name in seen:
             raise InputError(f"{spec.where()}: duplicate check name (first at line "
                              f"{seen[spec.name]})")

@@ -8,6 +8,7 @@ from typing import Any
 
 from gdcert.config.document import ConfigDoc
 from gdcert.errors import InputError
+from gdcert.validate import brief, clip
 
 # --------------------------------------------------------------------------- lookup
 
@@ -30,7 +31,7 @@ def parse_keypath(dotted: str) -> list[tuple[str, bool]]:
     """Split ``a.b[0].c`` / ``a.b.0.c`` into ``(token, was_bracketed)`` pairs."""
     if not _KEYPATH_RE.fullmatch(dotted):
         raise InputError(
-            f"invalid key path {dotted!r}; expected keys joined by '.', with list "
+            f"invalid key path {brief(dotted)}; expected keys joined by '.', with list "
             "indices as [0] or .0 (e.g. 'optimizers[0].lr')"
         )
     return [
@@ -69,15 +70,15 @@ def lookup(doc: ConfigDoc, dotted: str) -> tuple[Any, int | None]:
     for token, bracketed in tokens:
         here = f"'{format_keypath(found)}'" if found else "the top level"
         if isinstance(node, list):
-            if not token.isdigit():
+            if not (token.isascii() and token.isdigit()):
                 raise InputError(
-                    f"{doc.path}: key {dotted!r} not found: {here} is a list; "
-                    f"expected an index, got {token!r}"
+                    f"{doc.path}: key {brief(dotted)} not found: {here} is a list; "
+                    f"expected an index, got {brief(token)}"
                 )
-            index = int(token)
+            index = int(token) if len(token) <= 18 else len(node)
             if index >= len(node):
                 raise InputError(
-                    f"{doc.path}: key {dotted!r} not found: {here} has {len(node)} item"
+                    f"{doc.path}: key {brief(dotted)} not found: {here} has {len(node)} item"
                     f"{'s' if len(node) != 1 else ''} (index {index} out of range)"
                 )
             node = node[index]
@@ -88,10 +89,10 @@ def lookup(doc: ConfigDoc, dotted: str) -> tuple[Any, int | None]:
             else:
                 matches = [k for k in node if str(k) == token]
                 if not matches:
-                    keys = ", ".join(str(k) for k in node) or "none"
+                    keys = clip(", ".join(str(k) for k in list(node)[:20])) or "none"
                     raise InputError(
-                        f"{doc.path}: key {dotted!r} not found: {here} has no key {token!r} "
-                        f"(keys: {keys})"
+                        f"{doc.path}: key {brief(dotted)} not found: {here} has no key "
+                        f"{brief(token)} (keys: {keys})"
                     )
                 key = matches[0]
             node = node[key]
@@ -99,7 +100,7 @@ def lookup(doc: ConfigDoc, dotted: str) -> tuple[Any, int | None]:
         else:
             wanted = "a list" if bracketed else "a mapping"
             what = "the file is empty" if node is None and not found else f"{here} is {_kind(node)}"
-            raise InputError(f"{doc.path}: key {dotted!r} not found: {what}, not {wanted}")
+            raise InputError(f"{doc.path}: key {brief(dotted)} not found: {what}, not {wanted}")
     return node, doc.lines.get(tuple(found))
 
 

@@ -21,6 +21,7 @@ from gdcert.config.document import (
     _where,
 )
 from gdcert.errors import InputError
+from gdcert.validate import brief, clip, format_bytes, shown_path, stat_error
 
 # --------------------------------------------------------------------------- YAML
 
@@ -59,7 +60,7 @@ class GdcertLoader(yaml.SafeLoader):
                 continue  # SafeConstructor reports unhashable keys itself
             if key in seen:
                 raise InputError(
-                    f"{self.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}"
+                    f"{self.name}:{key_node.start_mark.line + 1}: duplicate key {brief(key)}"
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -119,21 +120,39 @@ def _yaml_lines(root: yaml.Node | None) -> dict[KeyPath, int]:
     return lines
 
 
+#: Largest configuration file read (a training config or checks file is a few KB).
+MAX_CONFIG_BYTES = 16 * 1024**2
+
+
 def _read_text(path: Path, kind: str) -> str:
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if not path.is_file():
-        raise InputError(f"{path}: is not a regular file; expected a {kind} file")
+    shown = shown_path(path)
+    try:
+        exists, is_file = path.exists(), path.is_file()
+        size = path.stat().st_size if is_file else 0
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{shown}: cannot access: {stat_error(exc)}") from None
+    if not exists:
+        raise InputError(f"{shown}: file not found")
+    if not is_file:
+        raise InputError(f"{shown}: is not a regular file; expected a {kind} file")
+    if size > MAX_CONFIG_BYTES:
+        raise InputError(f"{shown}: is {format_bytes(size)}; a {kind} configuration file "
+                         f"is expected to be at most {format_bytes(MAX_CONFIG_BYTES)}")
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: is not UTF-8 text ({_one_line(exc.reason)})") from None
+        raise InputError(f"{shown}: is not UTF-8 text ({_one_line(exc.reason)})") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise InputError(f"{shown}: cannot read: {exc.strerror or exc}") from None
 
 
 def _parse_yaml(text: str, path: Path) -> ConfigDoc:
-    loader = GdcertLoader(text)
+    try:
+        loader = GdcertLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character such as NUL
+        where = _where(path, text.count("\n", 0, exc.position) + 1)
+        raise InputError(f"{where}: invalid YAML: character "
+                         f"#x{exc.character:04x} is not allowed in YAML text") from None
     loader.name = str(path)
     try:
         root = loader.get_single_node()
@@ -146,9 +165,9 @@ def _parse_yaml(text: str, path: Path) -> ConfigDoc:
             joiner = ", " if exc.problem.startswith("but ") else ": "
             problem = f"{exc.context}{joiner}{exc.problem}"
         line = mark.line + 1 if mark is not None else None
-        raise InputError(f"{_where(path, line)}: invalid YAML: {_one_line(problem)}") from None
+        raise InputError(f"{_where(path, line)}: invalid YAML: {clip(problem)}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {_one_line(exc)}") from None
+        raise InputError(f"{path}: invalid YAML: {clip(exc)}") from None
     finally:
         loader.dispose()
     return ConfigDoc(Path(path), data, lines)
@@ -157,7 +176,7 @@ def _parse_yaml(text: str, path: Path) -> ConfigDoc:
 def load_yaml(path: str | Path) -> ConfigDoc:
     """Parse a YAML file safely with :class:`GdcertLoader`; an empty file gives ``data=None``."""
     p = Path(path)
-    return _parse_yaml(_read_text(p, "YAML"), p)
+    return parse_guarded(_parse_yaml, _read_text(p, "YAML"), p, "YAML")
 
 
 # --------------------------------------------------------------------------- JSON
@@ -211,7 +230,7 @@ def _json_lines(text: str, path: Path) -> dict[KeyPath, int]:
                 key_line = line_of(pos)
                 key, pos = _scanstring(text, pos + 1)
                 if key in seen:
-                    raise InputError(f"{path}:{key_line}: duplicate key {key!r}")
+                    raise InputError(f"{path}:{key_line}: duplicate key {brief(key)}")
                 seen.add(key)
                 lines[(*prefix, key)] = key_line
                 pos = ws(pos) + 1  # ':'
@@ -244,11 +263,11 @@ def _parse_json(text: str, path: Path) -> ConfigDoc:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{path}:{exc.lineno}: invalid JSON: {exc.msg} (column {exc.colno})"
+            f"{path}:{exc.lineno}: invalid JSON: {clip(exc.msg)} (column {exc.colno})"
         ) from None
     except _DuplicateKey as exc:
         _json_lines(text, path)  # raises with the line number
-        raise InputError(f"{path}: duplicate key {exc.args[0]!r}") from None
+        raise InputError(f"{path}: duplicate key {brief(exc.args[0])}") from None
     return ConfigDoc(Path(path), data, _json_lines(text, path))
 
 
@@ -429,7 +448,7 @@ def _parse_toml(text: str, path: Path) -> ConfigDoc:
         at = _TOML_ERROR_AT.search(message)
         line = int(at.group(1)) if at else None
         problem = _TOML_ERROR_AT.sub("", message)
-        raise InputError(f"{_where(path, line)}: invalid TOML: {_one_line(problem)}") from None
+        raise InputError(f"{_where(path, line)}: invalid TOML: {clip(problem)}") from None
     try:
         lines = _TomlScanner(text).run()
     except (ValueError, IndexError):
@@ -452,12 +471,69 @@ def load_any(path: str | Path) -> ConfigDoc:
     p = Path(path)
     entry = _PARSERS.get(p.suffix.lower())
     if entry is None:
-        shown = f"'{p.suffix}'" if p.suffix else "no extension"
+        shown = brief(p.suffix) if p.suffix else "no extension"
         raise InputError(
-            f"{p}: unsupported config file type ({shown}); supported: "
+            f"{shown_path(p)}: unsupported config file type ({shown}); supported: "
             + ", ".join(CONFIG_EXTENSIONS)
         )
     kind, parse = entry
-    return parse(_read_text(p, kind), p)
+    return parse_guarded(parse, _read_text(p, kind), p, kind)
+
+
+#: Deepest nesting of mappings/lists accepted in a configuration file.
+MAX_NESTING = 100
+
+
+def parse_guarded(parse: Callable[[str, Path], ConfigDoc], text: str, path: Path,
+                  kind: str) -> ConfigDoc:
+    """Run a parser; refuse absurd nesting, and turn exhausted recursion or memory (deep
+    nesting, alias bombs) into one line naming the file."""
+    depth = _max_brackets(text)
+    if depth > MAX_NESTING:
+        raise InputError(f"{shown_path(path)}: nested {depth} levels deep; a {kind} "
+                         f"configuration is expected to nest at most {MAX_NESTING} levels")
+    try:
+        doc = parse(text, path)
+    except InputError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{shown_path(path)}: invalid {kind}: {clip(exc)}") from None
+    except RecursionError:
+        raise InputError(f"{shown_path(path)}: nested too deeply to read as {kind}") from None
+    except MemoryError:
+        raise InputError(f"{shown_path(path)}: out of memory while reading {kind} (an alias "
+                         "or nesting bomb?)") from None
+    if _nesting(doc.data) > MAX_NESTING:
+        raise InputError(f"{shown_path(path)}: nested more than {MAX_NESTING} levels deep; a "
+                         f"{kind} configuration is expected to be shallow")
+    return doc
+
+
+def _max_brackets(text: str) -> int:
+    """Upper bound on flow nesting ([ and {), ignoring quotes: cheap and conservative."""
+    depth = best = 0
+    for match in re.finditer(r"[\[{\]}]", text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        best = max(best, depth)
+    return best
+
+
+def _nesting(data: Any) -> int:
+    """Nesting depth of parsed data (each shared node visited once; iterative)."""
+    best = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    seen: set[int] = set()
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            best = max(best, level + 1)
+            if best > MAX_NESTING:
+                return best
+            stack.extend((v, level + 1) for v in (node.values() if isinstance(node, dict)
+                                                  else node))
+    return best
 
 

@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 from gdcert.config.document import ConfigDoc, KeyPath, _where
 from gdcert.config.keypath import format_keypath
 from gdcert.errors import InputError
+from gdcert.validate import INT64_MAX, brief
 
 # --------------------------------------------------------------------------- values
 
@@ -38,7 +39,7 @@ def positive_float(value: Any, *, where: str) -> float:
     """``value`` as a finite float ``> 0``; accepts ints, floats and strings like ``'1e-3'``."""
     number = _as_float(value)
     if number is None or not math.isfinite(number) or number <= 0:
-        raise InputError(f"{where}: expected a positive finite number, got {value!r}")
+        raise InputError(f"{where}: expected a positive finite number, got {brief(value)}")
     return number
 
 
@@ -134,7 +135,7 @@ def _shown(value: Any) -> str:
         return "a list"
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value) + " (not finite)"
-    return repr(value)
+    return brief(value)
 
 
 class _Validator:
@@ -177,9 +178,10 @@ class _Validator:
     @staticmethod
     def unknown(key: str, allowed: list[str], prefix: KeyPath) -> str:
         where = f"in '{format_keypath(prefix)}'" if prefix else "at the top level"
-        message = f"unknown key {key!r} {where} (expected one of: {', '.join(sorted(allowed))})"
+        message = (f"unknown key {brief(key)} {where} "
+                   f"(expected one of: {', '.join(sorted(allowed))})")
         close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        return message + (f"; did you mean {close[0]!r}?" if close else "")
+        return message + (f"; did you mean {brief(close[0])}?" if close else "")
 
     def value(self, value: Any, fld: Field, path: KeyPath) -> Any:
         result = self.typed(value, fld.type, path, fld.positive)
@@ -187,7 +189,7 @@ class _Validator:
             options = ", ".join(str(c) for c in fld.choices)
             message = f"key '{format_keypath(path)}' must be one of: {options}; got {_shown(value)}"
             close = difflib.get_close_matches(str(value), [str(c) for c in fld.choices], n=1)
-            raise self.fail(path, message + (f"; did you mean {close[0]!r}?" if close else ""))
+            raise self.fail(path, message + (f"; did you mean {brief(close[0])}?" if close else ""))
         return result
 
     def typed(self, value: Any, ftype: FieldType, path: KeyPath, positive: bool) -> Any:
@@ -212,6 +214,10 @@ class _Validator:
                 result = _convert_scalar(value, candidate)
             except _Mismatch:
                 continue
+            if (isinstance(result, int) and not isinstance(result, bool)
+                    and not -INT64_MAX - 1 <= result <= INT64_MAX):
+                raise self.fail(path, f"key '{name}' must fit in a 64-bit integer, got "
+                                      f"{_shown(value)}")
             if positive and isinstance(result, int | float) and not isinstance(result, bool):
                 if result <= 0:
                     raise self.fail(

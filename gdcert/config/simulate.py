@@ -39,6 +39,14 @@ from gdcert.config.loader import load_yaml
 from gdcert.config.schema import Field, ListOf, positive_float, validate
 from gdcert.errors import InputError
 from gdcert.spec import BOUND_IDS, INIT_NAMES, InitSpec, ReluSimConfig, SimConfig, StepSpec
+from gdcert.validate import (
+    INT64_MAX,
+    brief,
+    check_dimension,
+    check_iterations,
+    check_memory,
+    check_seeds,
+)
 
 SCHEMA: dict[str, Field] = {
     "problem": Field({
@@ -140,10 +148,10 @@ def _step(doc: ConfigDoc, value: Any, keypath: tuple[str | int, ...]) -> StepSpe
                                  "(expected bound, times)")
             if not isinstance(value["bound"], str):
                 raise InputError(f"{where}: '{key}.bound' must be a bound id such as "
-                                 f"nar_sastry.cor1, got {value['bound']!r}")
+                                 f"nar_sastry.cor1, got {brief(value['bound'])}")
             if value["bound"] not in BOUND_IDS:
                 raise InputError(f"{where}: '{key}.bound': unknown bound id "
-                                 f"{value['bound']!r}; expected one of {', '.join(BOUND_IDS)}")
+                                 f"{brief(value['bound'])}; expected one of {', '.join(BOUND_IDS)}")
             times = positive_float(value.get("times", 1.0), where=f"{where}: '{key}.times'")
             # `where` lets the runner name this line when the bound does not apply.
             return StepSpec(bound=value["bound"], times=times, where=f"{where}: '{key}.bound'")
@@ -164,25 +172,51 @@ def _step(doc: ConfigDoc, value: Any, keypath: tuple[str | int, ...]) -> StepSpe
             except (TypeError, ValueError):
                 gamma = -1.0
             if isinstance(g, bool) or not (math.isfinite(gamma) and gamma >= 0):
-                raise InputError(f"{where}: '{key}.gamma' must be a number >= 0, got {g!r}")
+                raise InputError(f"{where}: '{key}.gamma' must be a number >= 0, got {brief(g)}")
             return StepSpec(a1=a1, a2=a2, gamma=gamma)
         raise InputError(f"{where}: '{key}' must be a number, {{bound: ID, times: X}} or "
                          f"{{a1, a2, gamma}}, got keys {sorted(keys)}")
     return StepSpec(eta=positive_float(value, where=f"{where}: '{key}'"))
 
 
+#: Largest number of values the simulator keeps as records (sim.engine.MAX_RECORD_VALUES).
+MAX_RECORD_VALUES = 50_000_000
+
+
+def _budget(doc: ConfigDoc, iterations: int, n_traj: int, record_every: int,
+            every_key: tuple[str, ...], *, extra_columns: int = 0) -> int:
+    """Iterations within the cap; ``record_every`` ≥ 0 and not too many records kept."""
+    iterations = check_iterations(iterations, name=f"{_where(doc, ('iterations',))}: "
+                                                   "'iterations'")
+    where = _where(doc, every_key)
+    if record_every < 0:
+        raise InputError(f"{where}: '{'.'.join(every_key)}' must be >= 0 (0: automatic), "
+                         f"got {brief(record_every)}")
+    if record_every > 0:
+        records = n_traj * (iterations // record_every + 2) * (5 + extra_columns)
+        if records > MAX_RECORD_VALUES:
+            raise InputError(f"{where}: '{'.'.join(every_key)}' = {record_every} keeps "
+                             f"{records} values ({n_traj} runs × {iterations} iterations); "
+                             "raise it or use 0 for automatic decimation")
+    return iterations
+
+
 def _seeds(doc: ConfigDoc, value: Any) -> tuple[int, ...]:
     """``seeds: 3`` (seeds 0, 1, 2) or ``seeds: [0, 7, 11]``."""
     where = _where(doc, ("seeds",))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 1:
             raise InputError(f"{where}: 'seeds' must be a positive count or a list, got {value}")
-        return tuple(range(value))
+        return tuple(range(check_seeds(value, name=f"{where}: 'seeds'")))
     if isinstance(value, list) and value and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= INT64_MAX
+            for v in value):
+        check_seeds(len(value), name=f"{where}: 'seeds'")
         return tuple(value)
     raise InputError(f"{where}: 'seeds' must be a positive count or a non-empty list of "
-                     f"non-negative integers, got {value!r}")
+                     f"non-negative integers, got {brief(value)}")
 
 
 def parse(doc: ConfigDoc) -> SimConfig:
@@ -193,7 +227,7 @@ def parse(doc: ConfigDoc) -> SimConfig:
     model = data.pop("model", "linear")
     if model not in ("linear", "relu2"):
         raise InputError(f"{_where(doc, ('model',))}: 'model' must be linear or relu2, "
-                         f"got {model!r}")
+                         f"got {brief(model)}")
     if "step_size" not in data:
         raise InputError(f"{doc.path}: missing required key 'step_size'")
     raw_steps = data.pop("step_size")
@@ -215,6 +249,22 @@ def parse(doc: ConfigDoc) -> SimConfig:
     widths = cfg["network"]["widths"]
     out = cfg["output"]
     track = cfg["track"]
+    iterations = _budget(doc, cfg["iterations"], len(seeds_t) * len(steps),
+                         track["record_every"], ("track", "record_every"),
+                         extra_columns=cfg["network"]["depth"])
+    if init["sigma"] is not None and not (math.isfinite(init["sigma"]) and init["sigma"] >= 0):
+        raise InputError(f"{_where(doc, ('init', 'sigma'))}: 'init.sigma' must be a finite "
+                         f"number >= 0, got {brief(init['sigma'])}")
+    if init["rank"] is not None and init["rank"] < 1:
+        raise InputError(f"{_where(doc, ('init', 'rank'))}: 'init.rank' must be a positive "
+                         f"integer, got {brief(init['rank'])}")
+    if widths:
+        for i, w in enumerate(widths):
+            if w < 1:
+                raise InputError(f"{_where(doc, ('network', 'widths', i))}: 'network.widths' "
+                                 f"must be positive integers, got {brief(w)}")
+            check_dimension(w, what=f"{_where(doc, ('network', 'widths', i))}: "
+                                    "'network.widths'")
     return SimConfig(
         path=doc.path,
         target=_existing(doc, ("problem", "target"), _resolve(base, prob["target"])),
@@ -224,7 +274,7 @@ def parse(doc: ConfigDoc) -> SimConfig:
         init=InitSpec(name=init["name"], sigma=init["sigma"], rank=init["rank"],
                       scale=init["scale"],
                       file=_existing(doc, ("init", "file"), _resolve(base, init["file"]))),
-        steps=steps, iterations=cfg["iterations"], tolerance=cfg["tolerance"],
+        steps=steps, iterations=iterations, tolerance=cfg["tolerance"],
         seeds=seeds_t, divergence_factor=cfg["divergence_factor"],
         track_balancedness=track["balancedness"], track_sharpness=track["sharpness"],
         track_invariants=track["invariants"],
@@ -245,10 +295,12 @@ def _seed_list(doc: ConfigDoc, value: Any) -> tuple[int, ...]:
     """``relu.seed``: a non-negative integer or a non-empty list of them."""
     where = _where(doc, ("relu", "seed"))
     items = value if isinstance(value, list) else [value]
-    if items and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in items):
+    if items and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= INT64_MAX
+                     for v in items):
+        check_seeds(len(items), name=f"{where}: 'relu.seed'")
         return tuple(items)
     raise InputError(f"{where}: 'relu.seed' must be a non-negative integer or a non-empty "
-                     f"list of them, got {value!r}")
+                     f"list of them, got {brief(value)}")
 
 
 def _steps(doc: ConfigDoc, value: Any) -> tuple[float, ...]:
@@ -290,13 +342,22 @@ def parse_relu(doc: ConfigDoc, data: dict[str, Any]) -> ReluSimConfig:
     if relu["teacher_seed"] < 0:
         raise InputError(f"{_where(doc, ('relu', 'teacher_seed'))}: 'relu.teacher_seed' must "
                          f"be a non-negative integer, got {relu['teacher_seed']}")
+    iterations = _budget(doc, cfg["iterations"], len(seeds) * len(steps),
+                         cfg["track"]["record_every"], ("track", "record_every"))
+    hidden, n_samples = relu["hidden"], relu["n_samples"]
+    for key, value in (("hidden", hidden), ("n_samples", n_samples)):
+        check_dimension(value, what=f"{_where(doc, ('relu', key))}: 'relu.{key}'")
+    # Weights, activations and gradients of a width-r network on N samples (float64).
+    check_memory(8.0 * 8 * hidden * n_samples * max(len(seeds) * len(steps), 1),
+                 what=f"{_where(doc, ('relu',))}: 'relu.hidden' = {hidden} units on "
+                      f"'relu.n_samples' = {n_samples} samples")
     base = doc.path.parent
     out = cfg["output"]
     model_file = _existing(doc, ("relu", "model_file"), _resolve(base, relu["model_file"]))
     return ReluSimConfig(
         path=doc.path, loss=relu["loss"], model_file=model_file,
         n_samples=relu["n_samples"], hidden=relu["hidden"], seeds=seeds,
-        teacher_seed=relu["teacher_seed"], steps=steps, iterations=cfg["iterations"],
+        teacher_seed=relu["teacher_seed"], steps=steps, iterations=iterations,
         tolerance=cfg["tolerance"], divergence_factor=cfg["divergence_factor"],
         record_every=cfg["track"]["record_every"],
         output_json=_resolve(base, out["json"]), output_plot=_resolve(base, out["plot"]))

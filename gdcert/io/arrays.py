@@ -20,16 +20,26 @@ scipy is imported only inside the ``.mtx`` / ``.mat`` branches.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 
 from gdcert.errors import InputError
+from gdcert.validate import (
+    brief,
+    check_dimension,
+    check_memory,
+    clip,
+    format_bytes,
+    shown_path,
+    stat_error,
+)
 
 __all__ = [
     "SUPPORTED_MATRIX_EXTENSIONS",
@@ -60,15 +70,19 @@ def _one_line(text: object) -> str:
 
 
 def _label(what: str, path: Path | str) -> str:
-    return f"{what} {path}" if what else str(path)
+    return f"{what} {shown_path(path)}" if what else shown_path(path)
 
 
 def _check_regular_file(path: Path, label: str) -> None:
     """The path exists and is a regular file (not a directory, fifo, ...)."""
-    if not path.exists():
+    try:
+        exists, is_file, is_dir = path.exists(), path.is_file(), path.is_dir()
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{label}: cannot access: {stat_error(exc)}") from None
+    if not exists:
         raise InputError(f"{label}: file not found")
-    if not path.is_file():
-        kind = "a directory" if path.is_dir() else "not a regular file"
+    if not is_file:
+        kind = "a directory" if is_dir else "not a regular file"
         raise InputError(f"{label}: is {kind}; expected a regular file")
 
 
@@ -76,8 +90,77 @@ def _read_head(path: Path, label: str, n: int = 8) -> bytes:
     try:
         with path.open("rb") as fh:
             return fh.read(n)
-    except OSError as exc:
-        raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{label}: cannot read: {stat_error(exc)}") from None
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "×".join(str(d) for d in shape) if shape else "scalar"
+
+
+def _check_declared(shape: Sequence[int], label: str, *, itemsize: int = 8,
+                    copies: int = 3) -> int:
+    """Refuse a declared shape before allocating it: dims within limits, memory estimate
+    (the float64 array and working copies) within ``--max-memory``. Returns its size."""
+    for d in shape:
+        check_dimension(int(d), what=label)
+    count = math.prod(int(d) for d in shape)
+    check_memory(count * max(itemsize, 8) * copies,
+                 what=f"{label}: a {_dims(shape)} array")
+    return count
+
+
+def _npy_header(fh: IO[bytes], label: str) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype from a .npy header, read without touching the data."""
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            shape, _, dtype = np.lib.format._read_array_header(  # type: ignore[attr-defined]
+                fh, version)
+        shape = tuple(shape)
+        if not all(isinstance(d, int) and d >= 0 for d in shape):
+            raise ValueError(f"bad shape {brief(shape)}")
+    except InputError:
+        raise
+    except Exception as exc:  # ValueError, SyntaxError, TypeError, ... on a corrupt header
+        raise InputError(f"{label}: corrupt .npy header ({clip(exc)})") from None
+    return shape, dtype
+
+
+def _check_npy_stream(fh: IO[bytes], label: str, available: int) -> None:
+    """The header's shape fits the limits and the bytes that follow it."""
+    shape, dtype = _npy_header(fh, label)
+    count = _check_declared(shape, label, itemsize=dtype.itemsize)
+    if dtype.hasobject:
+        return  # refused as a pickle by np.load(allow_pickle=False)
+    needed = count * dtype.itemsize
+    have = available - fh.tell()
+    if needed > have:
+        raise InputError(f"{label}: not a valid .npy file (truncated, or a lying header: "
+                         f"it declares a {_dims(shape)} "
+                         f"{dtype} array ({format_bytes(needed)}) but only "
+                         f"{format_bytes(max(have, 0))} of data follow)")
+
+
+_T = TypeVar("_T")
+
+
+def guarded(label: str, load: Callable[[], _T]) -> _T:
+    """Run a loader; memory or recursion exhaustion becomes a one-line InputError."""
+    try:
+        return load()
+    except MemoryError:
+        raise InputError(f"{label}: out of memory while reading; the file is too large for "
+                         "this machine") from None
+    except RecursionError:
+        raise InputError(f"{label}: nested too deeply to read") from None
 
 
 def _refuse_pickle(head: bytes, label: str) -> None:
@@ -163,6 +246,11 @@ def _load_npy(path: Path, label: str) -> np.ndarray:
     if not head.startswith(_NPY_MAGIC):
         raise InputError(f"{label}: not a valid .npy file (missing the \\x93NUMPY header)")
     try:
+        with path.open("rb") as fh:
+            _check_npy_stream(fh, label, path.stat().st_size)
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {stat_error(exc)}") from None
+    try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
         if _OBJECT_ARRAY_MSG in str(exc):
@@ -170,9 +258,9 @@ def _load_npy(path: Path, label: str) -> np.ndarray:
                 f"{label}: contains a pickled/object array; gdcert never unpickles — "
                 "save a numeric array"
             ) from None
-        raise InputError(f"{label}: not a valid .npy file ({_one_line(exc)})") from None
+        raise InputError(f"{label}: not a valid .npy file ({clip(exc)})") from None
     except (OSError, EOFError) as exc:
-        raise InputError(f"{label}: not a valid .npy file ({_one_line(exc)})") from None
+        raise InputError(f"{label}: not a valid .npy file ({clip(exc)})") from None
     return np.asarray(arr)
 
 
@@ -184,6 +272,7 @@ def _read_npz(path: Path, label: str) -> dict[str, np.ndarray]:
         raise InputError(f"{label}: is a .npy file, not an .npz archive; rename it to .npy")
     if not head.startswith(_ZIP_MAGICS):
         raise InputError(f"{label}: not a valid .npz file (not a zip archive)")
+    _check_npz_members(path, label)
     arrays: dict[str, np.ndarray] = {}
     name = ""
     try:
@@ -192,7 +281,7 @@ def _read_npz(path: Path, label: str) -> dict[str, np.ndarray]:
                 value = npz[name]
                 if not isinstance(value, np.ndarray):
                     raise InputError(
-                        f"{label}: member '{name}' is not a .npy array; "
+                        f"{label}: member {brief(name)} is not a .npy array; "
                         "expected an archive written by numpy.savez"
                     )
                 arrays[name] = value
@@ -201,22 +290,50 @@ def _read_npz(path: Path, label: str) -> dict[str, np.ndarray]:
     except ValueError as exc:
         if _OBJECT_ARRAY_MSG in str(exc):
             raise InputError(
-                f"{label}: array '{name}' contains a pickled/object array; gdcert never "
+                f"{label}: array {brief(name)} contains a pickled/object array; gdcert never "
                 "unpickles — save a numeric array"
             ) from None
-        raise InputError(f"{label}: not a valid .npz file ({_one_line(exc)})") from None
+        raise InputError(f"{label}: not a valid .npz file ({clip(exc)})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
-        raise InputError(f"{label}: not a valid .npz file ({_one_line(exc)})") from None
+        raise InputError(f"{label}: not a valid .npz file ({clip(exc)})") from None
     return arrays
+
+
+_MAX_MEMBERS = 10_000
+
+
+def _check_npz_members(path: Path, label: str) -> None:
+    """Every member's declared sizes (zip and .npy headers) fit the limits: no zip bomb,
+    no header that declares more data than the member holds."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > _MAX_MEMBERS:
+                raise InputError(f"{label}: has {len(infos)} members; expected at most "
+                                 f"{_MAX_MEMBERS} arrays")
+            total = sum(info.file_size for info in infos)
+            check_memory(total * 2, what=f"{label}: {len(infos)} member(s) that decompress to "
+                                         f"{format_bytes(total)}")
+            for info in infos:
+                if not info.filename.endswith(".npy"):
+                    continue
+                name = brief(info.filename[:-4])
+                with zf.open(info) as fh:
+                    _check_npy_stream(fh, f"{label}, array {name}", info.file_size)
+    except InputError:
+        raise
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile, KeyError,
+            RuntimeError, ValueError, NotImplementedError) as exc:
+        raise InputError(f"{label}: not a valid .npz file ({clip(exc)})") from None
 
 
 def _pick(items: Mapping[str, Any], key: str | None, label: str, noun: str, ext: str) -> str:
     """Choose the member named ``key``, or the only member when no key is given."""
     names = list(items)
-    listing = ", ".join(names) if names else "none"
+    listing = clip(", ".join(names[:20])) if names else "none"
     if key is not None:
         if key not in items:
-            raise InputError(f"{label}: no {noun} '{key}' (available: {listing})")
+            raise InputError(f"{label}: no {noun} {brief(key)} (available: {listing})")
         return key
     if not names:
         raise InputError(f"{label}: contains no {noun}s; expected one numeric matrix")
@@ -248,6 +365,12 @@ def _load_text(path: Path, label: str) -> np.ndarray:
     head = _read_head(path, label)
     _refuse_pickle(head, label)
     try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{label}: cannot read: {stat_error(exc)}") from None
+    # Parsed text costs ~40 bytes per character in lists of floats before numpy.
+    check_memory(size * 40, what=f"{label}: a {format_bytes(size)} text file")
+    try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{label}: is not UTF-8 text; expected numbers as text") from None
@@ -271,7 +394,8 @@ def _load_text(path: Path, label: str) -> np.ndarray:
         fields = _split_fields(line, delimiter)
         values = [_parse_number(f) for f in fields]
         if not rows and all(v is None for v in values) and any(c.isalpha() for c in line):
-            shown = ", ".join(repr(f) for f in fields[:4]) + (", ..." if len(fields) > 4 else "")
+            shown = clip(", ".join(repr(f) for f in fields[:4])
+                          + (", ..." if len(fields) > 4 else ""))
             raise InputError(
                 f"{label}: line {lineno} looks like a header ({shown}); expected only numbers "
                 "— remove it or comment it out with '#'"
@@ -285,7 +409,8 @@ def _load_text(path: Path, label: str) -> np.ndarray:
                     )
                 hint = " (decimal commas are not supported)" if "," in field else ""
                 raise InputError(
-                    f"{label}: line {lineno}, column {col}: cannot read {field!r} as a number{hint}"
+                    f"{label}: line {lineno}, column {col}: cannot read {brief(field)} as a "
+                    f"number{hint}"
                 )
         numbers = [v for v in values if v is not None]
         if rows and len(numbers) != len(rows[0]):
@@ -306,9 +431,17 @@ def _load_mtx(path: Path, label: str) -> np.ndarray:
     import scipy.io
 
     try:
+        rows, cols, entries, *_ = scipy.io.mminfo(path)
+    except Exception as exc:
+        raise InputError(f"{label}: not a valid MatrixMarket file "
+                         f"({clip(exc)})") from None
+    _check_declared((int(rows), int(cols)), label)
+    check_memory(int(entries) * 40, what=f"{label}: {entries} entries")
+    try:
         result = scipy.io.mmread(path)
     except Exception as exc:  # scipy raises ValueError, OSError, IndexError, ... on garbage
-        raise InputError(f"{label}: not a valid MatrixMarket file ({_one_line(exc)})") from None
+        raise InputError(f"{label}: not a valid MatrixMarket file "
+                         f"({clip(exc)})") from None
     if hasattr(result, "toarray"):
         result = result.toarray()
     return np.asarray(result)
@@ -326,11 +459,24 @@ def _load_mat(path: Path, key: str | None, label: str) -> tuple[np.ndarray, str]
     import scipy.io
 
     try:
+        listing = scipy.io.whosmat(path)
+    except NotImplementedError:
+        raise InputError(v73_hint) from None
+    except Exception as exc:
+        raise InputError(f"{label}: not a valid MATLAB .mat file "
+                         f"({clip(exc)})") from None
+    total = 0
+    for var_name, var_shape, _ in listing:
+        if key is None or var_name == key:
+            total += _check_declared(tuple(var_shape), f"{label}, variable {brief(var_name)}")
+    check_memory(total * 8 * 2, what=f"{label}: its variables")
+    try:
         contents = scipy.io.loadmat(path)
     except NotImplementedError:
         raise InputError(v73_hint) from None
     except Exception as exc:  # loadmat raises ValueError, TypeError, OSError, ... on garbage
-        raise InputError(f"{label}: not a valid MATLAB .mat file ({_one_line(exc)})") from None
+        raise InputError(f"{label}: not a valid MATLAB .mat file "
+                         f"({clip(exc)})") from None
     variables = {k: v for k, v in contents.items() if not k.startswith("__")}
     name = _pick(variables, key, label, "variable", ".mat")
     value = variables[name]
@@ -339,7 +485,7 @@ def _load_mat(path: Path, key: str | None, label: str) -> tuple[np.ndarray, str]
     value = np.asarray(value)
     if value.dtype.kind == "O" or value.dtype.names is not None:
         raise InputError(
-            f"{label}: variable '{name}' is a MATLAB cell array or struct; "
+            f"{label}: variable {brief(name)} is a MATLAB cell array or struct; "
             "expected a numeric matrix"
         )
     return value, name
@@ -352,20 +498,26 @@ def load_matrix(spec: str | os.PathLike[str], *, what: str = "TARGET") -> np.nda
     """Load one real, finite, non-empty 2-D matrix as C-contiguous float64.
 
     ``spec`` is a path, or ``path.npz:NAME`` / ``path.mat:NAME`` to pick an array or
-    variable.  ``what`` names the input in error messages (e.g. ``"TARGET"``).
+    variable.  ``what`` names the input in error messages (e.g. ``"TARGET"``).  Sizes
+    declared by headers are checked against :func:`gdcert.validate.limits` before any
+    allocation.
     """
+    return guarded(_label(what, _split_spec(spec)[0]), lambda: _load_matrix(spec, what))
+
+
+def _load_matrix(spec: str | os.PathLike[str], what: str) -> np.ndarray:
     path, key = _split_spec(spec)
     label = _label(what, path)
     ext = path.suffix.lower()
     if ext not in SUPPORTED_MATRIX_EXTENSIONS:
-        shown = f"'{path.suffix}'" if path.suffix else "no extension"
+        shown = brief(path.suffix) if path.suffix else "no extension"
         raise InputError(
             f"{label}: unsupported file type ({shown}); supported: "
             + ", ".join(SUPPORTED_MATRIX_EXTENSIONS)
         )
     if key is not None and ext not in _KEYED_EXTENSIONS:
         raise InputError(
-            f"{label}: ':{key}' selects an array only in .npz or .mat files; "
+            f"{label}: ':{clip(key)}' selects an array only in .npz or .mat files; "
             f"a {ext} file holds one matrix"
         )
     if key == "":
@@ -376,14 +528,14 @@ def load_matrix(spec: str | os.PathLike[str], *, what: str = "TARGET") -> np.nda
     elif ext == ".npz":
         arrays = _read_npz(path, label)
         name = _pick(arrays, key, label, "array", ".npz")
-        arr, label = arrays[name], f"{label}, array '{name}'"
+        arr, label = arrays[name], f"{label}, array {brief(name)}"
     elif ext in _TEXT_EXTENSIONS:
         arr = _load_text(path, label)
     elif ext == ".mtx":
         arr = _load_mtx(path, label)
     else:
         arr, name = _load_mat(path, key, label)
-        label = f"{label}, variable '{name}'"
+        label = f"{label}, variable {brief(name)}"
     return _validate_array(arr, label)
 
 
@@ -396,21 +548,26 @@ def load_npz_arrays(
     must be present.  Arrays come back C-contiguous, in archive order.
     """
     p = Path(os.fsdecode(os.fspath(path)))
+    return guarded(_label(what, p), lambda: _load_npz_arrays(p, required, what))
+
+
+def _load_npz_arrays(p: Path, required: Sequence[str], what: str) -> dict[str, np.ndarray]:
     label = _label(what, p)
     if p.suffix.lower() != ".npz":
-        raise InputError(f"{label}: expected an .npz archive (numpy.savez), got '{p.suffix}'")
+        raise InputError(f"{label}: expected an .npz archive (numpy.savez), got "
+                         f"{brief(p.suffix)}")
     _check_regular_file(p, label)
     raw = _read_npz(p, label)
     missing = [k for k in required if k not in raw]
     if missing:
-        present = ", ".join(raw) if raw else "none"
-        names = ", ".join(f"'{k}'" for k in missing)
+        present = clip(", ".join(list(raw)[:20])) if raw else "none"
+        names = clip(", ".join(f"'{k}'" for k in missing))
         plural = "s" if len(missing) > 1 else ""
         raise InputError(f"{label}: missing required array{plural} {names} (present: {present})")
     if not raw:
         raise InputError(f"{label}: contains no arrays")
     return {
-        name: _validate_array(arr, f"{label}, array '{name}'", ndims=(1, 2))
+        name: _validate_array(arr, f"{label}, array {brief(name)}", ndims=(1, 2))
         for name, arr in raw.items()
     }
 
@@ -465,14 +622,14 @@ def load_weights(path: str | os.PathLike[str], *, what: str = "weights") -> list
         else:
             extra.append(key)
     if not indices:
-        found = ", ".join(arrays)
+        found = clip(", ".join(list(arrays)[:20]))
         raise InputError(
             f"{label}: contains no weight matrices; expected arrays W1, W2, ..., WL "
             f"(found: {found})"
         )
     depth = max(indices)
     if extra:
-        names = ", ".join(f"'{k}'" for k in extra)
+        names = clip(", ".join(f"'{k}'" for k in extra[:20]))
         raise InputError(
             f"{label}: unexpected array{'s' if len(extra) > 1 else ''} {names}; "
             f"expected only W1..W{depth}"

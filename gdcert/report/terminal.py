@@ -44,11 +44,13 @@ def summary_table(report: Report) -> Table:
     t.add_column(style="bold cyan")
     t.add_column()
     p = report.problem
+    # Values are user data (file names may contain "[red]"): plain Text, never markup.
     for key, label in SUMMARY_FIELDS:
         if key in p and p[key] is not None:
-            t.add_row(label, fmt_num(p[key]))
+            t.add_row(label, Text(fmt_num(p[key])))
     for init in p.get("inits", []):
-        t.add_row(f"init {init['name']}", f"{init['description']} (b₀ = {fmt_num(init['b0'])})")
+        t.add_row(Text(f"init {init['name']}"),
+                  Text(f"{init['description']} (b₀ = {fmt_num(init['b0'])})"))
     return t
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,20 +34,30 @@ class CheckResult:
     requirement: Requirement
     step_size: float
     source: StepSource
-    status: str  # the verdict: certified / impossible / uncertified
+    #: the verdict (certified / impossible / uncertified), or ``unknown`` (no bound decides
+    #: a ``necessary`` check) or ``error`` (the check could not be evaluated).
+    status: str
     message: str
     suggestion: Suggestion | None = None
-    passed_by: str | None = None  # 'bound', 'simulation', 'no-necessary-bound' or None
+    passed_by: str | None = None  # 'bound', 'simulation' or None
     init: str = DEFAULT_CHECK_INIT
     problem: str = ""
     checks_file: str | None = None
     seconds: float = 0.0
     details: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def outcome(self) -> str:
+        """``pass``, ``fail``, ``unknown`` (nothing decides it) or ``error`` (not evaluated)."""
+        if self.status in ("error", "unknown"):
+            return self.status
+        return "pass" if self.passed else "fail"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "passed": self.passed,
+            "outcome": self.outcome,
             "requirement": self.requirement,
             "step_size": jsonable(self.step_size),
             "source": self.source.to_dict(),
@@ -60,3 +71,12 @@ class CheckResult:
             "seconds": round(self.seconds, 3),
             "details": jsonable(dict(self.details)),
         }
+
+
+def error_result(name: str, message: str, *, source: StepSource, requirement: Requirement =
+                 "necessary", problem: str = "", checks_file: str | None = None,
+                 init: str = DEFAULT_CHECK_INIT) -> CheckResult:
+    """The result of a check that could not be evaluated (bad input): status ``error``."""
+    return CheckResult(name=name, passed=False, requirement=requirement, step_size=math.nan,
+                       source=source, status="error", message=message, init=init,
+                       problem=problem, checks_file=checks_file)

@@ -161,6 +161,70 @@ class Report:
                 return b
         raise KeyError(f"no bound {bound_id!r}" + (f" for init {init!r}" if init else ""))
 
+    def to_frame(self) -> Any:
+        """The bounds as a pandas DataFrame, one row per bound (needs pandas).
+
+        Columns: ``id``, ``init``, ``point``, ``kind``, ``applies``, ``max_step`` and
+        ``log10_max_step`` (float; NaN when not computed, ``inf`` when unbounded),
+        ``paper``, ``theorem``, ``reason``, ``guarantee``.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Report.to_frame() needs pandas: pip install 'gdcert[pandas]' "
+                              "(or use Report.to_dict())") from None
+        rows = [{"id": b.id, "init": b.init, "point": b.point, "kind": b.kind,
+                 "applies": b.applies, "max_step": float(b.max_step),
+                 "log10_max_step": float(b.log10_max_step), "paper": b.paper,
+                 "theorem": b.theorem, "reason": b.reason, "guarantee": b.guarantee}
+                for b in self.bounds]
+        frame = pd.DataFrame(rows, columns=["id", "init", "point", "kind", "applies",
+                                            "max_step", "log10_max_step", "paper", "theorem",
+                                            "reason", "guarantee"])
+        return frame.astype({"max_step": "float64", "log10_max_step": "float64",
+                             "applies": "bool"})
+
+    def _summary_line(self) -> str:
+        p = self.problem
+        shape = "×".join(str(d) for d in p.get("shape", ()))
+        return (f"{p.get('source', 'problem')} ({p.get('form', '')} {shape}), depth "
+                f"{p.get('depth', '?')}, widths {list(p.get('widths', ()))}")
+
+    def _repr_markdown_(self) -> str:
+        """A compact Markdown table for notebooks (Jupyter calls this)."""
+        def cell(text: object) -> str:
+            return str(text).replace("|", "\\|").replace("\n", " ")
+
+        lines = [f"**gdcert report** — {cell(self._summary_line())}", ""]
+        if self.verdict is not None:
+            lines += [f"**Verdict** (η = {self.verdict.step_size:.4g}): "
+                      f"**{self.verdict.status}** — {cell(self.verdict.summary)}", ""]
+        lines += ["| bound | init | kind | applies | max step |", "|---|---|---|---|---:|"]
+        for b in self.bounds:
+            value = f"{b.max_step:.4g}" if b.applies else "—"
+            lines.append(f"| `{b.id}` | {b.init or ''} | {b.kind} | "
+                         f"{'yes' if b.applies else 'no'} | {value} |")
+        lines += [f"- {cell(n)}" for n in self.notes]
+        return "\n".join(lines) + "\n"
+
+    def __rich__(self) -> Any:
+        """A rich renderable (``rich.print(report)``): the bounds as a table."""
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(title=Text(self._summary_line()), title_justify="left")
+        for column, justify in (("bound", "left"), ("init", "left"), ("kind", "left"),
+                                ("applies", "left"), ("max step", "right")):
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for b in self.bounds:
+            table.add_row(Text(b.id), Text(b.init or ""), Text(b.kind),
+                          Text("yes" if b.applies else "no"),
+                          Text(f"{b.max_step:.4g}" if b.applies else "—"))
+        if self.verdict is not None:
+            table.caption = Text(f"η = {self.verdict.step_size:.4g}: {self.verdict.status} — "
+                                 f"{self.verdict.summary}")
+        return table
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
