@@ -75,8 +75,8 @@ GRID_POINTS = 48
 Level = Literal["proved", "proved_from_step_k", "tail_only"]
 
 #: Reasons for :class:`NotCertified`.
-REASONS = ("bottleneck", "singular_sigma", "diverged", "orbit", "non_global", "budget",
-           "tail_failed", "step_too_large")
+REASONS = ("bottleneck", "singular_sigma", "diverged", "orbit", "non_global", "stalled",
+           "budget", "tail_failed", "step_too_large", "prefix_deviation")
 
 
 # ----------------------------------------------------------------------------- rounding
