@@ -390,7 +390,8 @@ def certify_steps(problem: Problem,
 def certify_step(problem: Problem, init_weights: Sequence[np.ndarray], eta: float, *,
                  max_iter: int = 100_000, chunk: int = 1000, init_name: str = "init",
                  tolerance: float | None = None, rigorous: Rigorous = "auto",
-                 rigorous_budget: float = 30.0) -> Certificate | NotCertified:
+                 rigorous_budget: float = 30.0,
+                 patience: int = PATIENCE) -> Certificate | NotCertified:
     """Simulate GD at ``eta`` from ``init_weights`` and certify convergence a posteriori.
 
     After every ``chunk`` steps (up to ``max_iter``) the tail theorem is tried at the
@@ -401,4 +402,4 @@ def certify_step(problem: Problem, init_weights: Sequence[np.ndarray], eta: floa
     """
     return certify_steps(problem, [(init_weights, eta)], names=[init_name], max_iter=max_iter,
                          chunk=chunk, tolerance=tolerance, rigorous=rigorous,
-                         rigorous_budget=rigorous_budget)[0]
+                         rigorous_budget=rigorous_budget, patience=patience)[0]
