@@ -208,6 +208,10 @@ def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
         if radius <= target_radius:
             return PrefixEnclosure(tuple(centre), radius, prec, time.perf_counter() - t0,
                                    True, tuple(attempts))
+        if not math.isfinite(radius):  # blew up in the last steps (checked every 64)
+            rate = (prec + math.log2(threshold)) / max(k, 1)
+            prec = max(2 * prec, int(rate * k - math.log2(max(target_radius, 1e-300))) + 32)
+            continue
         grow = math.log2(radius / max(target_radius, 1e-300)) if radius > 0 else 1.0
         prec = max(prec + int(math.ceil(grow)) + 32, prec + 64)
     return PrefixEnclosure(tuple(np.asarray(w, dtype=np.float64) for w in init_weights),
