@@ -268,13 +268,18 @@ def test_saddle_and_orbit_not_certified() -> None:
     # the saddle W = 0 (f = 2 > f* = 0)
     p = Problem.from_target(-np.eye(4), depth=2)
     res = certify_step(p, [np.eye(4), np.eye(4)], 0.1, max_iter=20_000, chunk=500,
-                       rigorous="never")
-    assert not res.certified and res.reason in ("non_global", "stalled", "budget")
-    # scalar depth-2 target 1 at η just below the divergence of the period-2 orbit
-    p1 = Problem.from_target(np.array([[1.0]]), depth=2)
-    res = certify_step(p1, [np.array([[2.0]]), np.array([[0.1]])], 0.9, max_iter=20_000,
-                       chunk=500, rigorous="never", patience=5)
-    assert not res.certified
+                       rigorous="never", patience=10)
+    assert not res.certified and res.reason == "non_global", res
+    # depth 1, η = 2: w ← w − 2(w − 1) = 2 − w, the period-2 orbit 3 ↔ −1
+    p1 = Problem.from_target(np.array([[1.0]]), depth=1)
+    res = certify_step(p1, [np.array([[3.0]])], 2.0, max_iter=20_000, chunk=100,
+                       rigorous="never", patience=3)
+    assert not res.certified and res.reason == "orbit", res
+    # and a divergent scalar depth-2 run
+    p2 = Problem.from_target(np.array([[1.0]]), depth=2)
+    res = certify_step(p2, [np.array([[2.0]]), np.array([[0.1]])], 0.9, max_iter=20_000,
+                       chunk=500, rigorous="never")
+    assert not res.certified and res.reason == "diverged", res
 
 
 def test_data_form_mean_convention() -> None:
