@@ -181,6 +181,35 @@ def test_certify_iterate_at_global_min_and_not_at_saddle() -> None:
     assert ok.to_dict()["certified"] is True and res.to_dict()["certified"] is False
 
 
+@pytest.fixture(scope="module")
+def early_certificate() -> tuple[Problem, list[np.ndarray], ap.Certificate]:
+    """ZAS, L = 5 on spd_lam2() at η = 0.05: the tail is proved at step 50 with ε = 10⁻⁴."""
+    p = Problem.from_target(spd_lam2(), depth=5)
+    run = ref.gd(zas(4, 5), ref.Form(phi=p.phi), a1=0.05, max_iter=50, loss_target=-1.0,
+                 record_every=50)
+    cert = ap.certify_iterate(p, run.final_weights, 0.05, epsilon=1e-4, k=50)
+    assert isinstance(cert, ap.Certificate), cert
+    assert cert.r > 1e-3 and cert.q < 0.95  # a non-trivial ball and rate
+    return p, run.final_weights, cert
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_tail_theorem_conclusion_holds(early_certificate: tuple[Problem, list[np.ndarray],
+                                                               ap.Certificate],
+                                       seed: int) -> None:
+    """GD from any W⁰ ∈ B(W^c, ε) stays in B(W^c, r) with f(Wᵗ) − f* ≤ qᵗ F₀."""
+    p, centre, cert = early_certificate
+    rng = np.random.default_rng(seed)
+    w = random_in_ball(rng, centre, cert.epsilon)
+    form = ref.Form(phi=p.phi)
+    c_flat = ref.flatten(centre)
+    for t in range(120):
+        assert np.linalg.norm(ref.flatten(w) - c_flat) <= cert.r
+        assert ref.loss(w, form) <= cert.q**t * cert.f0 * (1 + 1e-9) + 1e-15
+        w = [a - 0.05 * g for a, g in zip(w, ref.gradients(w, form), strict=True)]
+
+
 # ----------------------------------------------------------------------------- driver
 
 
