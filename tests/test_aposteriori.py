@@ -344,3 +344,19 @@ def test_prefix_arb_encloses_longdouble(spd_problem: Problem) -> None:
     assert enc.ok and enc.radius <= 1e-14
     # the long-double run agrees with the enclosure's centre to long-double accuracy
     assert prefix_longdouble(spd_problem, zas(4, 5), 0.1, [(50, list(enc.centre))]) < 1e-15
+
+
+def test_mean_convention_scales_step_by_m() -> None:
+    """Mean loss = sum loss of X/√m, Y/√m: μ, β, g² scale by 1/m, so η scales by m."""
+    rng = np.random.default_rng(4)
+    m = 25
+    x = rng.standard_normal((3, m))
+    y = (np.eye(3) + 0.3 * rng.standard_normal((3, 3))) @ x + 0.01 * rng.standard_normal((3, m))
+    ps = Problem.from_data(x, y, depth=3, loss="sum")
+    pm = Problem.from_data(x, y, depth=3, loss="mean")
+    w = [np.eye(3) + 0.1 * rng.standard_normal((3, 3)) for _ in range(3)]
+    cs = ap.local_constants(ap.centre_data(ps, w), 0.01)
+    cm = ap.local_constants(ap.centre_data(pm, w), 0.01)
+    assert cm.mu == pytest.approx(cs.mu / m, rel=1e-9)
+    assert cm.g**2 == pytest.approx(cs.g**2 / m, rel=1e-9)
+    assert cm.beta == pytest.approx(cs.beta / m, rel=1e-9)
