@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from gdcert.bounds.aposteriori import Certificate, NotCertified, certify_iterate
+from gdcert.bounds.aposteriori import Certificate, NotCertified, certify_iterate, gamma
 from gdcert.problem import Problem
 
 __all__ = ["certify_step", "certify_steps", "prefix_longdouble", "prefix_arb",
@@ -223,10 +223,11 @@ def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
             rads = np.array([[math.nextafter(float(w[i, j].rad()), math.inf)
                               for j in range(w.ncols())] for i in range(w.nrows())])
             bound = rads + np.abs(mids) * 2.0**-53
-            total = math.nextafter(total + float(np.sum(bound * bound)) * (1 + 1e-14),
-                                   math.inf)
+            # the float sum of squares is within γ_{n+2} (relative) of the exact one
+            part = float(np.sum(bound * bound)) * (1.0 + gamma(bound.size + 2))
+            total = math.nextafter(total + math.nextafter(part, math.inf), math.inf)
             centre.append(mids)
-        radius = math.nextafter(math.sqrt(total) * (1 + 1e-15), math.inf)
+        radius = math.nextafter(math.sqrt(total) * (1 + 4 * 2.0**-53), math.inf)
         attempts.append((prec, radius))
         if radius <= target_radius:
             return PrefixEnclosure(tuple(centre), radius, prec, time.perf_counter() - t0,
