@@ -360,3 +360,15 @@ def test_mean_convention_scales_step_by_m() -> None:
     assert cm.mu == pytest.approx(cs.mu / m, rel=1e-9)
     assert cm.g**2 == pytest.approx(cs.g**2 / m, rel=1e-9)
     assert cm.beta == pytest.approx(cs.beta / m, rel=1e-9)
+
+
+def test_without_flint_level_is_from_step_k(spd_problem: Problem,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from gdcert.sim import aposteriori_run as run
+
+    monkeypatch.setattr(run, "_flint_available", lambda: False)
+    res = run.certify_step(spd_problem, zas(4, 5), 0.1, max_iter=5_000, chunk=500)
+    assert res.certified and res.level == "proved_from_step_k"
+    with pytest.raises(ImportError, match="python-flint"):
+        run.certify_step(spd_problem, zas(4, 5), 0.1, max_iter=5_000, chunk=500,
+                         rigorous="always")
