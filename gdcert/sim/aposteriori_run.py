@@ -10,7 +10,9 @@ simulated steps) is checked:
   enough; the tail is proved on a ball around the enclosure's midpoint;
 * ``"proved_from_step_k"`` — the prefix is re-run in ``np.longdouble`` and the largest
   deviation from the float64 iterates (at chunk ends) is reported; the tail is proved for
-  every start within ``ε = 2 × deviation`` (at least a few ulps) of the float64 iterate.
+  every start within ``ε = 2 × deviation`` (at least a few ulps) of the float64 iterate,
+  or, when that fails and two long-double runs in different operation orders agree to
+  within 1 % of that deviation, within ``2 × their spread`` of the long-double iterate.
 
 A run is never certified unless the tail theorem holds, and the tail theorem implies
 convergence to a *global* minimiser; the stopping rules (diverged, orbit, non-global
