@@ -35,6 +35,7 @@ BOUND_IDS = (
     "wu_wang_ma.thm4_3",
     "nguegnang.thm2_4",
     "nguegnang.thm2_4_default",
+    "aposteriori.pl_ball",
 )
 
 Loss = Literal["sum", "mean"]

@@ -31,6 +31,7 @@ KINDS = {
     "wu_wang_ma.thm4_3": "sufficient",
     "nguegnang.thm2_4": "sufficient",
     "nguegnang.thm2_4_default": "sufficient",
+    "aposteriori.pl_ball": "sufficient",
 }
 #: bounds about one point (the given weights): may carry a value although the point is not
 #: critical and the bound therefore does not apply (results.Bound's documented contract)

@@ -193,7 +193,7 @@ def test_verdict_impossible() -> None:
 
 def test_verdict_uncertified_between() -> None:
     # 1/8 < η = 0.2 < 1/4: neither certified nor ruled out
-    r = certify(np.diag([4.0, 1.0]), depth=2, lr=0.2)
+    r = certify(np.diag([4.0, 1.0]), depth=2, lr=0.2, aposteriori=False)
     assert r.verdict is not None and r.verdict.status == "uncertified"
     assert "nar_sastry.cor1" in r.verdict.summary
     assert any("within reach" in d for d in r.verdict.details)
@@ -201,7 +201,8 @@ def test_verdict_uncertified_between() -> None:
 
 def test_verdict_at_the_edges() -> None:
     # exactly at Corollary 1 (0.25) is allowed, exactly at Theorem 2 (0.125) is certified
-    assert certify(np.diag([4.0, 1.0]), depth=2, lr=0.25).verdict.status == "uncertified"
+    assert certify(np.diag([4.0, 1.0]), depth=2, lr=0.25,
+                   aposteriori=False).verdict.status == "uncertified"
     assert certify(np.diag([4.0, 1.0]), depth=2, lr=0.125).verdict.status == "certified"
 
 

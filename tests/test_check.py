@@ -145,10 +145,17 @@ def test_sufficient_passes_when_certified_and_fails_above(proj: Path) -> None:
     (c,) = as_json(r)["checks"]
     assert c["passed"] and c["passed_by"] == "bound" and c["status"] == "certified"
     assert "nar_sastry.thm2" in c["message"]
+    # between the closed forms: the computer-assisted certificate passes it, and says so
     r = run("check", "phi.npy", "-L", "2", "--lr", "0.2", "--init", "identity",
+            "--require", "sufficient", "--format", "json")
+    (c,) = as_json(r)["checks"]
+    assert c["passed"] and c["status"] == "certified"
+    assert "aposteriori.pl_ball (computer-assisted, level proved" in c["message"]
+    # above Corollary 1: fails, suggesting the largest closed-form step
+    r = run("check", "phi.npy", "-L", "2", "--lr", "0.3", "--init", "identity",
             "--require", "sufficient", "--format", "json", code=1)
     (c,) = as_json(r)["checks"]
-    assert c["status"] == "uncertified"
+    assert c["status"] == "impossible"
     assert c["suggestion"]["max_step"] == pytest.approx(THM2)
     assert c["suggestion"]["bound"] in ("nar_sastry.thm2", "nar_sastry.lemma3")
     assert c["suggestion"]["init"] == "identity"
@@ -186,9 +193,20 @@ def test_necessary_passes_between_bounds_and_is_unknown_when_none_applies(proj: 
         "--lr", "10", "--allow-unknown", code=0)
 
 
-def test_verified_by_simulation_between_theorem2_and_cor1(proj: Path) -> None:
+def test_verified_by_certificate_between_theorem2_and_cor1(proj: Path) -> None:
     r = run("check", "spd.npy", "-L", "3", "--lr", "0.12", "--init", "identity",
             "--require", "verified", "--iterations", "300", "--format", "json")
+    (c,) = as_json(r)["checks"]
+    assert c["passed"] and c["passed_by"] == "bound" and c["status"] == "certified"
+    assert "aposteriori.pl_ball" in c["message"] and "no simulation needed" in c["message"]
+
+
+def test_verified_by_simulation_when_no_certificate_applies(proj: Path) -> None:
+    # a bottleneck (width 2 < 4): no closed form, no a posteriori certificate (its PL form
+    # needs min width ≥ min(d_in, d_out)); GD converges to the rank-2 optimum
+    r = run("check", "spd.npy", "-L", "2", "--widths", "4,2,4", "--lr", "0.05",
+            "--init", "balanced", "--require", "verified", "--iterations", "20000",
+            "--format", "json")
     (c,) = as_json(r)["checks"]
     assert c["passed"] and c["passed_by"] == "simulation" and c["status"] == "uncertified"
     assert "verified by simulation" in c["message"]

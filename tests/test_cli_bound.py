@@ -33,7 +33,7 @@ THM2 = 0.125  # min{1/L, 1/(L ρ^{2(L−1)/L})}
 BOUND_IDS = {
     "nar_sastry.cor1", "gdcert.cor1_data", "nar_sastry.cor2", "nar_sastry.thm1", "stability.exact",
     "nar_sastry.thm2", "nar_sastry.lemma3", "nar_sastry.thm3", "nar_sastry.thm3_sharp",
-    "wu_wang_ma.thm4_3", "nguegnang.thm2_4", "nguegnang.thm2_4_default",
+    "wu_wang_ma.thm4_3", "nguegnang.thm2_4", "nguegnang.thm2_4_default", "aposteriori.pl_ball",
 }
 
 
@@ -354,7 +354,9 @@ def test_weights_not_critical_reported(files: Path) -> None:
     (0.2, "uncertified", "UNCERTIFIED"),
 ])
 def test_lr_verdict_json_and_terminal(files: Path, lr: float, status: str, word: str) -> None:
-    doc = ok_json(files / "phi.npy", "-L", 2, "--lr", lr)
+    """The closed-form verdicts (the computer-assisted certificate is skipped here; see
+    test_computer_assisted_certificate_between_the_closed_forms)."""
+    doc = ok_json(files / "phi.npy", "-L", 2, "--lr", lr, "--no-aposteriori")
     v = doc["verdict"]
     assert v["status"] == status
     assert v["step_size"] == pytest.approx(lr)
@@ -369,7 +371,7 @@ def test_lr_verdict_json_and_terminal(files: Path, lr: float, status: str, word:
     cor2 = find(doc, "nar_sastry.cor2")
     assert cor2["extras"]["eta"] == pytest.approx(lr)
     assert cor2["extras"]["target_reachable"] is (lr <= COR1)
-    out = ok(files / "phi.npy", "-L", 2, "--lr", lr).stdout
+    out = ok(files / "phi.npy", "-L", 2, "--lr", lr, "--no-aposteriori").stdout
     assert f"Verdict for η = {lr:.4g}" in out
     verdict_words = {w for w in ("UNCERTIFIED", "IMPOSSIBLE") if w in out}
     if "CERTIFIED" in out.replace("UNCERTIFIED", ""):
@@ -712,6 +714,7 @@ EXTRAS = {
     "wu_wang_ma.thm4_3": {"phi", "R0", "loss_target", "iterations_to_loss"},
     "nguegnang.thm2_4": {"delta_bal", "b0", "M", "optimised", "loss0"},
     "nguegnang.thm2_4_default": {"delta_bal", "b0", "M", "optimised", "loss0"},
+    "aposteriori.pl_ball": {"certificate"},
 }
 INIT_BOUNDS = {"nar_sastry.thm2": "identity", "nar_sastry.lemma3": "identity",
                "nar_sastry.thm3": "identity", "nar_sastry.thm3_sharp": "identity",
@@ -885,3 +888,22 @@ def test_json_matches_api(files: Path) -> None:
     api["problem"].pop("source")
     doc["problem"].pop("source")
     assert doc == api
+
+
+def test_computer_assisted_certificate_between_the_closed_forms(files: Path) -> None:
+    """η = 0.2 is above every closed-form sufficient bound (1/8) and below Corollary 1
+    (1/4): the a posteriori certificate proves it for the identity init."""
+    doc = ok_json(files / "phi.npy", "-L", 2, "--lr", 0.2, "--init", "identity")
+    v = doc["verdict"]
+    assert v["status"] == "certified" and "computer-assisted" in v["summary"]
+    assert v["certified_by"] == ["aposteriori.pl_ball[identity]"]
+    (row,) = [b for b in doc["bounds"] if b["id"] == "aposteriori.pl_ball"]
+    cert = row["extras"]["certificate"]
+    assert row["applies"] and row["max_step"] == pytest.approx(0.2)
+    assert cert["level"] in ("proved", "proved_from_step_k")
+    assert 0 <= cert["q"] < 1 and cert["mu"] > 0 and cert["r"] > cert["epsilon"] >= 0
+    # above Corollary 1 nothing is certified, and the row says why
+    doc = ok_json(files / "phi.npy", "-L", 2, "--lr", 0.3, "--init", "identity")
+    assert doc["verdict"]["status"] == "impossible"
+    (row,) = [b for b in doc["bounds"] if b["id"] == "aposteriori.pl_ball"]
+    assert not row["applies"] and row["reason"].startswith("no certificate")

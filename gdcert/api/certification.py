@@ -20,7 +20,7 @@ from gdcert.api.inputs import InitArg, check_weights, resolve_inits
 from gdcert.api.verdict import make_verdict
 from gdcert.errors import InputError
 from gdcert.problem import Problem
-from gdcert.results import Report
+from gdcert.results import Bound, Report
 from gdcert.validate import check_lr, label
 
 
@@ -28,7 +28,8 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
             widths: Sequence[int] | None = None, inits: Sequence[InitArg] | None = None,
             weights: Sequence[np.ndarray] | str | os.PathLike[str] | None = None,
             lr: float | None = None, seed: int = 0, init_rank: int | None = None,
-            init_scale: float = 1.0, tol: float = 1e-6) -> Report:
+            init_scale: float = 1.0, tol: float = 1e-6, aposteriori: bool = True,
+            aposteriori_iterations: int = 100_000) -> Report:
     """Compute every applicable bound for ``problem`` and, with ``lr``, a verdict.
 
     ``problem`` is a :class:`~gdcert.problem.Problem` or a target matrix Φ (then
@@ -37,6 +38,12 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
     init defined for the widths. ``weights``: a trained solution (list of arrays or an
     ``.npz`` path) for ``nar_sastry.thm1`` and ``stability.exact`` at that point.
     ``tol``: relative tolerance for the iteration estimates.
+
+    With ``lr`` and ``aposteriori`` (the default), the computer-assisted certificate
+    ``aposteriori.pl_ball`` is attempted for every init that no closed-form bound
+    certifies at η (simulate up to ``aposteriori_iterations`` steps, then prove convergence
+    to a global minimum from the reached iterate; ``docs/certificate.md``); with
+    ``weights`` too, it is attempted from those weights (tail only).
     """
     from gdcert.bounds.registry import compute_bounds
 
@@ -57,12 +64,28 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
             weights = io.load_weights(weights, what=label("weights"))
         ws = check_weights(problem, weights, what=what)
     bounds = compute_bounds(problem, init_objs, weights=ws, lr=eta, tol=tol)
+    if eta is not None and aposteriori:
+        bounds += _aposteriori(problem, init_objs, eta, bounds, ws, aposteriori_iterations)
     notes = _notes(problem, init_objs)
     verdict = make_verdict(eta, bounds, problem, init_objs) if eta is not None else None
     summary = problem.summary()
     given: list[InitArg | None] = list(inits) if inits else [None] * len(init_objs)
     summary["inits"] = [_init_summary(i, p, seed) for i, p in zip(init_objs, given, strict=True)]
     return Report(problem=summary, bounds=tuple(bounds), verdict=verdict, notes=tuple(notes))
+
+
+def _aposteriori(problem: Problem, inits: Sequence[_inits.Init], eta: float,
+                 bounds: Sequence[Bound], weights: Sequence[np.ndarray] | None,
+                 iterations: int) -> list[Bound]:
+    """``aposteriori.pl_ball`` rows: per init, and from the given weights (tail only)."""
+    from gdcert.api.aposteriori import as_bound, pl_ball_bounds
+    from gdcert.bounds.aposteriori import certify_iterate
+
+    rows = pl_ball_bounds(problem, inits, eta, bounds, max_iter=iterations)
+    if weights is not None:
+        rows.append(as_bound(certify_iterate(problem, weights, eta, init="weights"),
+                             init=None, point="weights"))
+    return rows
 
 
 def _init_summary(init: _inits.Init, given: InitArg | None, seed: int) -> dict[str, object]:

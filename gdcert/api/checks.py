@@ -24,6 +24,7 @@ from typing import Any
 from gdcert.api.certification import certify
 from gdcert.api.inputs import load_problem
 from gdcert.api.simulation import simulate
+from gdcert.api.verdict import NON_GLOBAL
 from gdcert.config.checks import BrokenCheck
 from gdcert.errors import InputError
 from gdcert.results import CheckResult, Suggestion
@@ -40,10 +41,16 @@ def _bound_label(b: Any) -> str:
 
 
 def _reports(spec: CheckSpec, problem: Any) -> list[Any]:
-    """One certify() report per distinct initialisation (per seed for random inits)."""
+    """One certify() report per distinct initialisation (per seed for random inits).
+
+    ``sufficient`` and ``verified`` checks also try the computer-assisted certificate
+    (``aposteriori.pl_ball``) where no closed-form bound certifies η; ``necessary`` checks
+    need no simulation."""
+    kw = dict(lr=spec.step_size, aposteriori=spec.requirement != "necessary",
+              aposteriori_iterations=max(spec.iterations, 20_000))
     if spec.init in DETERMINISTIC_INITS or spec.init.lower().endswith(".npz"):
-        return [certify(problem, inits=[spec.init], lr=spec.step_size)]
-    return [certify(problem, inits=[spec.init], lr=spec.step_size, seed=seed)
+        return [certify(problem, inits=[spec.init], **kw)]  # type: ignore[arg-type]
+    return [certify(problem, inits=[spec.init], seed=seed, **kw)  # type: ignore[arg-type]
             for seed in range(spec.seeds)]
 
 
@@ -88,8 +95,10 @@ def _findings(reports: Sequence[Any], eta: float) -> _Findings:
                  if _usable(b) and b.kind == "necessary" and b.point is None]
     # A random init is certified only when every seed's init is, so its limit is the
     # least over the seeds of each seed's best sufficient bound.
+    # Theorem 3 certifies convergence to the PSD projection, not to a global minimum: it
+    # does not meet a `sufficient` requirement (see gdcert.api.verdict.NON_GLOBAL).
     per_seed = [[b for b in r.bounds if _usable(b) and b.kind == "sufficient"
-                 and b.init is not None] for r in reports]
+                 and b.init is not None and b.id not in NON_GLOBAL] for r in reports]
     best_per_seed = [max(s, key=lambda b: b.log10_max_step) for s in per_seed if s]
     suff_limit = (min(best_per_seed, key=lambda b: b.log10_max_step)
                   if len(best_per_seed) == len(per_seed) else None)
@@ -137,12 +146,19 @@ def _judge_necessary(f: _Findings) -> _Judgement:
                            f"(max {_fmt(f.nec_limit.max_step)})")
 
 
+def _cert_label(b: Any) -> str:
+    """``id (max η)``, or for the computer-assisted certificate ``id (level …)``."""
+    if b.id == "aposteriori.pl_ball":
+        level = b.extras.get("certificate", {}).get("level", "?")
+        return f"{b.id} (computer-assisted, level {level})"
+    return f"{b.id} (max {_fmt(b.max_step)})"
+
+
 def _judge_sufficient(spec: CheckSpec, f: _Findings) -> _Judgement:
     eta = _fmt(f.eta)
     if f.certified:
         return True, "bound", (f"η = {eta} is certified for init {spec.init} by "
-                               + ", ".join(f"{b.id} (max {_fmt(b.max_step)})"
-                                           for b in f.certified_by)
+                               + ", ".join(_cert_label(b) for b in f.certified_by)
                                + f": {f.certified_by[0].guarantee}")
     if f.suff_limit is None:
         message = f"η = {eta} is not certified: {_no_sufficient(spec)}"

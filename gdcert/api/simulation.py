@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gdcert import inits as _inits
@@ -147,13 +147,27 @@ def _check_args(problem: Problem, spec: InitSpec, steps: Sequence[float | StepSp
     return step_list, seed_list, tol
 
 
+def _add_certificates(problem: Problem, runs: list[Any], trajs: Sequence[Any],
+                      tol: float) -> None:
+    """Tail-only a posteriori certificates at the last iterate of converged runs."""
+    from gdcert.bounds.aposteriori import certify_iterate
+
+    for n, (run, traj) in enumerate(zip(runs, trajs, strict=False)):
+        if run.outcome != "converged_global" or run.step_size is None:
+            continue
+        cert = certify_iterate(problem, traj.final_weights, run.step_size, init=run.init,
+                               k=run.iterations, tolerance=tol)
+        runs[n] = replace(run, details={**run.details, "certificate": cert.to_dict()})
+
+
 def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
              step_sizes: Sequence[float | StepSpec], seeds: Sequence[int] = (0,),
              iterations: int = 10_000, tolerance: float | None = None,
              track_balancedness: bool | None = None, track_sharpness: bool = False,
              track_invariants: bool = False, record_every: int = 0, div_factor: float = 1e6,
              parallel: bool = True, progress: Callable[[int, int], None] | None = None,
-             group_size: int = 8, bounds: Sequence[Bound] | None = None) -> Simulation:
+             group_size: int = 8, bounds: Sequence[Bound] | None = None,
+             certificates: bool = True) -> Simulation:
     """Run GD for every (step size, seed) pair; classify each run and check promises.
 
     ``tolerance`` is the loss gap to the optimal loss counted as converged (default
@@ -161,6 +175,9 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
     when a Nguegnang et al. promise applies. ``bounds``: the problem's bounds for this
     init when the caller has them (e.g. from :func:`gdcert.certify`), else computed here
     once. Ctrl-C returns the runs already finished with ``interrupted=True``.
+    ``certificates``: for each constant-step run that reached the optimal loss, try the a
+    posteriori tail theorem at its last iterate (``details["certificate"]``, level
+    ``tail_only``: proved from that float64 iterate; the prefix is the run itself).
     """
     from gdcert.sim.models import LinearModel, RunSettings, run_jobs
 
@@ -191,6 +208,8 @@ def simulate(problem: Problem, *, init: InitSpec | str = "balanced",
                      schedule=j.schedule, w0=w, cover=j.cover, traj=t, tol=tol,
                      core_delta_bal=least_delta_bal(j.cover))
             for j, w, t in zip(jobs, weights, trajs, strict=False)]
+    if certificates:
+        _add_certificates(problem, runs, trajs, tol)
     settings_doc = {"init": spec.__dict__, "iterations": int(iterations), "tolerance": tol,
                     "seeds": seed_list, "step_sizes": [s.label for s in steps],
                     "track_balancedness": track_bal or track_invariants,

@@ -75,6 +75,14 @@ def _uncertified(eta: float, applicable: Sequence[Bound],
     return summary
 
 
+def _cert_part(b: Bound) -> str:
+    where = f"init {b.init}" if b.init else f"the {b.point}"
+    if b.id == "aposteriori.pl_ball":
+        level = b.extras.get("certificate", {}).get("level", "")
+        return f"{b.id} ({where}, level {level}): {b.guarantee}"
+    return f"{b.id} ({where}, max {b.max_step:.4g}): {b.guarantee}"
+
+
 def make_verdict(eta: float, bounds: Sequence[Bound], problem: Problem,
                  inits: Sequence[Init] = ()) -> Verdict:
     """Plain-words verdict on η.
@@ -101,8 +109,10 @@ def make_verdict(eta: float, bounds: Sequence[Bound], problem: Problem,
         certs = []
     elif certs:
         status = "certified"
-        parts = [f"{b.id} (init {b.init}, max {b.max_step:.4g}): {b.guarantee}" for b in certs]
-        summary = f"η = {eta:.4g} is certified to converge by " + "; ".join(parts)
+        parts = [_cert_part(b) for b in certs]
+        assisted = all(b.id == "aposteriori.pl_ball" for b in certs)
+        summary = (f"η = {eta:.4g} is certified{' (computer-assisted)' if assisted else ''} "
+                   "to converge by " + "; ".join(parts))
     elif non_global:
         status = "non_global"
         c = non_global[0]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from gdcert.cli._common import parse_widths, problem_options, render
@@ -34,13 +37,16 @@ from gdcert.cli._common import parse_widths, problem_options, render
                    "and add the outcomes to the report.")
 @click.option("--iterations", type=click.IntRange(min=1), default=20_000, show_default=True,
               help="Iteration budget of each --verify run.")
+@click.option("--no-aposteriori", "no_aposteriori", is_flag=True,
+              help="With --lr: skip the computer-assisted certificate (aposteriori.pl_ball: "
+                   "simulate, then prove convergence from the reached iterate).")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Seeds per --verify run (random inits).")
 def bound(target: str | None, depth: int, data: str | None, samples_as_rows: bool, loss: str,
           widths: str | None, inits: tuple[str, ...], seed: int, init_rank: int | None,
           init_scale: float, weights: str | None, lr: float | None, tol: float, as_json: bool,
           as_markdown: bool, output: str | None, verify: bool, iterations: int,
-          seeds: int) -> int:
+          no_aposteriori: bool, seeds: int) -> int:
     """Compute every step-size bound that applies to TARGET (or --data) at depth L.
 
     \b
@@ -91,8 +97,10 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
                                loss=loss,  # type: ignore[arg-type]
                                samples_as_rows=samples_as_rows)
     with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
-        report = certify(problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
-                         init_rank=init_rank, init_scale=init_scale, tol=tol)
+        report = _certify_with_status(
+            certify, problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
+            init_rank=init_rank, init_scale=init_scale, tol=tol,
+            aposteriori=not no_aposteriori)
     if verify:
         from gdcert.api import verify_report
 
@@ -100,3 +108,16 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
                                init_rank=init_rank, init_scale=init_scale)
     render(report, as_json=as_json, as_markdown=as_markdown, output=output)
     return 0
+
+
+def _certify_with_status(certify: Callable[..., Any], problem: Any, **kw: Any) -> Any:
+    """``certify(problem, **kw)``, with a status line on a terminal while the
+    computer-assisted certificate simulates (it may compile the kernels on a first run)."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    if kw.get("lr") is None or not kw.get("aposteriori") or not err.is_terminal:
+        return certify(problem, **kw)
+    with err.status("bounds, then the computer-assisted certificate (simulate, then prove; "
+                    "the first run compiles the kernels)…", spinner="dots"):
+        return certify(problem, **kw)

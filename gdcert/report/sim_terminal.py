@@ -21,23 +21,33 @@ OUTCOME_STYLE = {
 CURVE_COLOURS = ["cyan", "green", "magenta", "yellow", "blue", "red", "white"]
 
 
+def _cert_cell(r: Any) -> Text:
+    """The a posteriori certificate of a run: ``tail`` (proved from its last iterate),
+    ``no`` (tried, not proved) or blank (not tried)."""
+    cert = r.details.get("certificate") if isinstance(r.details, dict) else None
+    if not cert:
+        return Text("")
+    return Text("tail", style="green") if cert.get("certified") else Text("no", style="dim")
+
+
 def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Group:
     """One row per run, then each run's outcome summary and promise checks."""
     t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     t.add_column("#", justify="right")
-    t.add_column("step size", overflow="fold", min_width=14, max_width=34)
+    t.add_column("step size", overflow="fold", min_width=11, max_width=34)
     t.add_column("seed", justify="right")
     t.add_column("init")
     t.add_column("outcome", no_wrap=True)
     t.add_column("iters", justify="right")
     t.add_column("loss gap", justify="right", min_width=8)
+    t.add_column("cert", no_wrap=True)
     notes = Text()
     for i, r in enumerate(runs, start=1):
         label = r.step_label if r.step_size is None or r.step_label == f"{r.step_size:.4g}" \
             else f"{r.step_label} = {r.step_size:.4g}"
         t.add_row(str(i), label, str(r.seed), r.init,
                   Text(r.outcome, style=OUTCOME_STYLE.get(r.outcome, "")), str(r.iterations),
-                  f"{r.final_loss - r.optimal_loss:.3g}")
+                  f"{r.final_loss - r.optimal_loss:.3g}", _cert_cell(r))
         notes.append(f"#{i} ", style="bold")
         notes.append(r.outcome_summary + "\n", style="dim")
         if r.details.get("product_rank") is not None:

@@ -1,0 +1,565 @@
+"""Drive the a posteriori certificate: simulate GD in chunks, then prove the tail.
+
+:func:`certify_step` runs GD at ``η`` on the compiled core (``engine.run_batch``, continued
+from ``final_weights`` chunk by chunk) and, after each chunk, tries the tail theorem of
+:mod:`gdcert.bounds.aposteriori` at the reached iterate. On success the prefix (the ``k``
+simulated steps) is checked:
+
+* ``"proved"`` — the exact ``k``-th iterate is enclosed with ball arithmetic (python-flint's
+  ``arb_mat``, optional extra ``rigorous``), precision raised until the enclosure is small
+  enough; the tail is proved on a ball around the enclosure's midpoint;
+* ``"proved_from_step_k"`` — the prefix is re-run in ``np.longdouble`` and the largest
+  deviation from the float64 iterates (at chunk ends) is reported; the tail is proved for
+  every start within ``ε = 2 × deviation`` (at least a few ulps) of the float64 iterate,
+  or, when that fails and two long-double runs in different operation orders agree to
+  within 1 % of that deviation, within ``2 × their spread`` of the long-double iterate.
+
+A run is never certified unless the tail theorem holds, and the tail theorem implies
+convergence to a *global* minimiser; the stopping rules (diverged, orbit, non-global
+critical point, budget) only save time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from gdcert.bounds.aposteriori import Certificate, NotCertified, certify_iterate, gamma
+from gdcert.problem import Problem
+
+__all__ = ["certify_step", "certify_steps", "prefix_longdouble", "prefix_arb",
+           "PrefixEnclosure"]
+
+Rigorous = Literal["auto", "never", "always"]
+
+#: Chunks without a 0.1 % improvement of the best loss gap before a run counts as stalled.
+PATIENCE = 40
+#: ‖θ_{k+2} − θ_k‖ / ‖θ_{k+1} − θ_k‖ below this (with a stalled loss) is a period-2 orbit.
+ORBIT_RATIO = 1e-3
+#: Loss above this multiple of the initial loss (or not finite) counts as diverged.
+DIV_FACTOR = 1e6
+
+
+# ----------------------------------------------------------------------------- prefix
+
+
+def _effective_data(problem: Problem) -> tuple[np.ndarray | None, np.ndarray | None,
+                                                 np.ndarray]:
+    """``(x, y, c)``: the stored data (``None`` in target form) and ``C`` (Φ in target form)."""
+    if problem.x is None:
+        return None, None, problem.phi
+    assert problem.y is not None
+    return problem.x, problem.y, problem.y @ problem.x.T
+
+
+def _longdouble_run(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
+                    ks: Sequence[int], *, alternate: bool = False) -> dict[int, list[np.ndarray]]:
+    """GD in ``np.longdouble``; the iterates at the steps ``ks``.
+
+    ``W_l ← W_l − η P_lᵀ G Q_lᵀ`` with ``G = W_{L:1}Σ − C`` (or ``W_{L:1} − Φ``), ``Σ = XXᵀ`` and
+    ``C = YXᵀ`` formed in long double from the stored float64 data. ``alternate`` evaluates
+    the same formulas in another order (product from the prefix side, ``Pᵀ(GQᵀ)``), so two
+    runs differ only by long-double rounding: their spread estimates that rounding's effect.
+    """
+    ld = np.longdouble
+    x, y, c64 = _effective_data(problem)
+    if x is None:
+        sigma = None
+        c = c64.astype(ld)
+    else:
+        assert y is not None
+        xl, yl = x.astype(ld), y.astype(ld)
+        sigma, c = xl @ xl.T, yl @ xl.T
+    ws = [np.asarray(w, dtype=ld) for w in init_weights]
+    e = ld(eta)
+    depth = len(ws)
+    wanted = set(int(k) for k in ks)
+    last = max(wanted) if wanted else 0
+    out: dict[int, list[np.ndarray]] = {}
+    for k in range(last + 1):
+        if k in wanted:
+            out[k] = [w.copy() for w in ws]
+        if k == last:
+            break
+        pre = [np.eye(ws[0].shape[1], dtype=ld)]
+        for j in range(depth - 1):
+            pre.append(ws[j] @ pre[j])
+        suf = [np.eye(ws[-1].shape[0], dtype=ld) for _ in range(depth)]
+        for j in range(depth - 2, -1, -1):
+            suf[j] = suf[j + 1] @ ws[j + 1]
+        if alternate:
+            prod = ws[-1] @ pre[-1]
+            g = prod - c if sigma is None else prod @ sigma - c
+            ws = [ws[j] - e * (suf[j].T @ (g @ pre[j].T)) for j in range(depth)]
+        else:
+            prod = suf[0] @ ws[0]
+            g = prod - c if sigma is None else prod @ sigma - c
+            ws = [ws[j] - e * ((suf[j].T @ g) @ pre[j].T) for j in range(depth)]
+    return out
+
+
+def _distance(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
+    """``‖a − b‖_F`` over all layers, evaluated in long double."""
+    ld = np.longdouble
+    return math.sqrt(sum(float(np.sum((np.asarray(u, dtype=ld) - np.asarray(v, dtype=ld)) ** 2))
+                         for u, v in zip(a, b, strict=True)))
+
+
+def prefix_longdouble(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
+                      checkpoints: Sequence[tuple[int, Sequence[np.ndarray]]]) -> float:
+    """Largest ``‖Ŵᵏ − W_ldᵏ‖_F`` over ``checkpoints`` (``(k, float64 iterate)`` pairs).
+
+    Re-runs the prefix in ``np.longdouble`` (64-bit significand on x86; see
+    :func:`_longdouble_run`) from the same float64 init and step size. This is a
+    cross-check, not a proof: the long-double run has rounding errors of its own (about
+    2¹¹ times smaller per operation, amplified along the run like the float64 ones).
+    """
+    cps = dict(checkpoints)
+    runs = _longdouble_run(problem, init_weights, eta, list(cps))
+    return max((_distance(cps[k], runs[k]) for k in cps), default=0.0)
+
+
+@dataclass(frozen=True)
+class PrefixEnclosure:
+    """A rigorous enclosure of the exact ``k``-th GD iterate (ball arithmetic).
+
+    ``centre`` (float64 layers) and ``radius`` with ``‖W_exactᵏ − centre‖_F ≤ radius``;
+    ``precision`` bits used; ``seconds`` spent; ``ok`` false when the enclosure blew up or
+    the time budget ran out (then ``radius`` is ``inf``).
+    """
+
+    centre: tuple[np.ndarray, ...]
+    radius: float
+    precision: int
+    seconds: float
+    ok: bool
+    attempts: tuple[tuple[int, float], ...] = field(default_factory=tuple)
+
+
+def _arb_run(problem: Problem, init_weights: Sequence[np.ndarray], eta: float, k: int,
+             prec: int, deadline: float, blowup: float) -> tuple[list[Any] | None, float]:
+    """``k`` exact GD steps in arb ball arithmetic at ``prec`` bits; ``(layers, max radius)``.
+
+    Returns ``(None, s)`` when a radius exceeds ``blowup`` at step ``s`` (``s = -1``: the
+    deadline passed).
+    """
+    from flint import arb, arb_mat, ctx
+
+    old = ctx.prec
+    ctx.prec = prec
+    try:
+        x, y, c64 = _effective_data(problem)
+        if x is None:
+            sigma = None
+            c = arb_mat(c64.tolist())
+        else:
+            assert y is not None
+            xa, ya = arb_mat(x.tolist()), arb_mat(y.tolist())
+            sigma, c = xa * xa.transpose(), ya * xa.transpose()
+        ws = [arb_mat(np.asarray(w, dtype=np.float64).tolist()) for w in init_weights]
+        e = arb(float(eta))
+        depth = len(ws)
+        d0, dl = ws[0].ncols(), ws[-1].nrows()
+        for step in range(k):
+            pre = [arb_mat(np.eye(d0).tolist())]
+            for j in range(depth - 1):
+                pre.append(ws[j] * pre[j])
+            suf = [arb_mat(np.eye(dl).tolist())] * depth
+            for j in range(depth - 2, -1, -1):
+                suf[j] = suf[j + 1] * ws[j + 1]
+            prod = suf[0] * ws[0]
+            g = prod - c if sigma is None else prod * sigma - c
+            ws = [ws[j] - e * (suf[j].transpose() * g * pre[j].transpose())
+                  for j in range(depth)]
+            if step % 64 == 63:
+                if time.perf_counter() > deadline:
+                    return None, -1.0
+                rad = max(float(v.rad()) for v in ws[-1].entries())
+                if not rad <= blowup:
+                    return None, float(step + 1)
+        rad = max(float(v.rad()) for w in ws for v in w.entries()) if ws else 0.0
+        return ws, rad
+    finally:
+        ctx.prec = old
+
+
+def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float, k: int, *,
+               target_radius: float, time_budget: float = 30.0,
+               max_precision: int = 1 << 16) -> PrefixEnclosure:
+    """Enclose the exact ``k``-th iterate of GD at ``eta`` from ``init_weights`` (python-flint).
+
+    Runs the ``k`` steps in ``arb_mat`` ball arithmetic (every rounding and the wrapping
+    effect are enclosed), starting at 128 bits and raising the precision from the measured
+    growth of the radii (the wrapping effect makes them grow geometrically with the step
+    count, so the bits needed grow linearly in ``k``: from a run that blew up at step
+    ``s``, ``p ← rate·k + log₂(1/target) + 32`` with ``rate = (p + log₂ threshold)/s``) until
+    the Frobenius enclosure radius ``‖(|mid − centre| + rad)‖_F ≤ target_radius``, the
+    precision exceeds ``max_precision`` or ``time_budget`` seconds pass. ``centre`` is the
+    midpoint rounded to float64 (its rounding is added to the radius).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + time_budget
+    prec = 128
+    attempts: list[tuple[int, float]] = []
+    threshold = 1e3 * max(target_radius, 1e-300)
+    while prec <= max_precision and time.perf_counter() < deadline:
+        ws, at = _arb_run(problem, init_weights, eta, k, prec, deadline, blowup=threshold)
+        if ws is None:
+            attempts.append((prec, math.inf))
+            if at < 0:
+                break
+            rate = (prec + math.log2(threshold)) / max(at, 1.0)
+            prec = max(2 * prec, int(rate * k - math.log2(max(target_radius, 1e-300))) + 32)
+            continue
+        centre = []
+        total = 0.0
+        for w in ws:
+            mids = np.array([[float(w[i, j].mid()) for j in range(w.ncols())]
+                             for i in range(w.nrows())])
+            # |exact − float(mid)| ≤ |mid − float(mid)| + rad ≤ u|mid| + rad (rounded up)
+            rads = np.array([[math.nextafter(float(w[i, j].rad()), math.inf)
+                              for j in range(w.ncols())] for i in range(w.nrows())])
+            bound = rads + np.abs(mids) * 2.0**-53
+            # the float sum of squares is within γ_{n+2} (relative) of the exact one
+            part = float(np.sum(bound * bound)) * (1.0 + gamma(bound.size + 2))
+            total = math.nextafter(total + math.nextafter(part, math.inf), math.inf)
+            centre.append(mids)
+        radius = math.nextafter(math.sqrt(total) * (1 + 4 * 2.0**-53), math.inf)
+        attempts.append((prec, radius))
+        if radius <= target_radius:
+            return PrefixEnclosure(tuple(centre), radius, prec, time.perf_counter() - t0,
+                                   True, tuple(attempts))
+        if not math.isfinite(radius):  # blew up in the last steps (checked every 64)
+            rate = (prec + math.log2(threshold)) / max(k, 1)
+            prec = max(2 * prec, int(rate * k - math.log2(max(target_radius, 1e-300))) + 32)
+            continue
+        grow = math.log2(radius / max(target_radius, 1e-300)) if radius > 0 else 1.0
+        prec = max(prec + int(math.ceil(grow)) + 32, prec + 64)
+    return PrefixEnclosure(tuple(np.asarray(w, dtype=np.float64) for w in init_weights),
+                           math.inf, prec, time.perf_counter() - t0, False, tuple(attempts))
+
+
+def _flint_available() -> bool:
+    try:
+        import flint  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+@dataclass
+class _Run:
+    """Mutable per-run state of the chunked simulation."""
+
+    weights: list[np.ndarray]
+    eta: float
+    name: str
+    init: list[np.ndarray]
+    k: int = 0
+    loss0: float = math.nan
+    best_gap: float = math.inf
+    stalled: int = 0
+    checkpoints: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
+    result: Certificate | NotCertified | None = None
+
+
+def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: Rigorous,
+                  rigorous_budget: float, tolerance: float | None) -> Certificate | NotCertified:
+    """Upgrade a tail certificate at the float64 iterate to a statement about exact GD."""
+    scale = math.sqrt(sum(float(np.sum(w * w)) for w in run.weights))
+    slack = max(tail.r - float(tail.extras.get("travel", tail.r)), 0.0)
+    dev = prefix_longdouble(problem, run.init, run.eta, run.checkpoints)
+    extras: dict[str, Any] = {"prefix_deviation_longdouble": dev}
+    if rigorous != "never" and _flint_available() and run.k > 0:
+        enc = prefix_arb(problem, run.init, run.eta, run.k, target_radius=0.1 * slack,
+                         time_budget=rigorous_budget)
+        extras.update({"arb_precision": enc.precision, "arb_seconds": enc.seconds,
+                       "arb_radius": enc.radius,
+                       "arb_attempts": [list(a) for a in enc.attempts]})
+        if enc.ok:
+            res = certify_iterate(problem, list(enc.centre), run.eta, epsilon=enc.radius,
+                                  tolerance=tolerance, init=run.name, k=run.k, level="proved",
+                                  prefix_deviation=dev)
+            if isinstance(res, Certificate):
+                return _with_extras(res, extras)
+    elif rigorous == "always" and not _flint_available():
+        raise ImportError("the 'proved' level needs python-flint: pip install 'gdcert[rigorous]'")
+    if run.k == 0:
+        return _with_extras(certify_iterate(problem, run.weights, run.eta, epsilon=0.0,
+                                            tolerance=tolerance, init=run.name, k=0,
+                                            level="proved", prefix_deviation=0.0), extras)
+    # ε: twice the measured float64-vs-long-double deviation, at least 4 ulps of ‖W‖
+    eps = max(2.0 * dev, 4 * 2.0**-52 * scale)
+    res = certify_iterate(problem, run.weights, run.eta, epsilon=eps, tolerance=tolerance,
+                          init=run.name, k=run.k, level="proved_from_step_k",
+                          prefix_deviation=dev)
+    if isinstance(res, Certificate):
+        return _with_extras(res, {**extras, "centre": "float64"})
+    # The float64 prefix went astray (a saddle escape or catapult amplifies rounding).
+    # Re-centre on the long-double iterate; ε from the spread of two long-double runs
+    # that differ only in the order of operations, plus the rounding of the centre.
+    ks = [k for k, _ in run.checkpoints]
+    one = _longdouble_run(problem, run.init, run.eta, ks)
+    two = _longdouble_run(problem, run.init, run.eta, ks, alternate=True)
+    spread = max(_distance(one[k], two[k]) for k in ks)
+    centre = [np.asarray(w, dtype=np.float64) for w in one[run.k]]
+    rounding = _distance(centre, one[run.k])
+    eps_ld = max(2.0 * spread, 4 * 2.0**-52 * scale) + 2.0 * rounding
+    extras.update({"longdouble_spread": spread})
+    if spread <= 1e-2 * dev:  # rounding-driven (linear) regime: spread ≈ 2⁻¹¹ dev
+        res = certify_iterate(problem, centre, run.eta, epsilon=eps_ld, tolerance=tolerance,
+                              init=run.name, k=run.k, level="proved_from_step_k",
+                              prefix_deviation=dev)
+        if isinstance(res, Certificate):
+            return _with_extras(res, {**extras, "centre": "longdouble"})
+    return NotCertified(eta=run.eta, init=run.name, reason="prefix_deviation",
+                        detail=f"the tail holds at the float64 iterate but not within "
+                               f"ε = {eps:.3g} of it (prefix deviation {dev:.3g}), nor "
+                               f"around the long-double iterate (spread {spread:.3g})",
+                        k=run.k, loss_gap=res.loss_gap, extras=extras)
+
+
+def _with_extras(res: Certificate | NotCertified,
+                 extras: dict[str, Any]) -> Certificate | NotCertified:
+    from dataclasses import replace
+
+    return replace(res, extras={**res.extras, **extras})
+
+
+def _grad_small(traj: Any, scale: float) -> bool:
+    g = traj.grad_norm
+    return bool(len(g)) and float(g[-1]) <= 1e-8 * max(float(np.max(g)), scale, 1e-300)
+
+
+def certify_steps(problem: Problem,
+                  runs: Sequence[tuple[Sequence[np.ndarray], float]], *,
+                  names: Sequence[str] | None = None, max_iter: int = 100_000,
+                  chunk: int = 1000, tolerance: float | None = None,
+                  rigorous: Rigorous = "auto", rigorous_budget: float = 30.0,
+                  patience: int = PATIENCE) -> list[Certificate | NotCertified]:
+    """:func:`certify_step` for several ``(init weights, η)`` pairs, one ``run_batch`` per chunk.
+
+    Each run stops at its first certificate, or with a :class:`NotCertified` whose reason is
+    ``diverged`` (non-finite, or loss above ``10⁶ ×`` the initial loss), ``orbit`` (no 0.1 %
+    progress of the loss gap for ``patience`` chunks, last two-step displacement ≪ one-step
+    one), ``non_global`` (no progress and a vanishing gradient above the optimum),
+    ``stalled`` (no progress otherwise) or ``budget`` (``max_iter`` steps).
+    """
+    from gdcert.api.simulation import gd_problem
+    from gdcert.sim.engine import Schedule, run_batch
+
+    if chunk < 1 or max_iter < 0:
+        raise ValueError(f"need chunk >= 1 and max_iter >= 0, got chunk={chunk}, "
+                         f"max_iter={max_iter}")
+    names = list(names) if names is not None else ["init"] * len(runs)
+    if len(names) != len(runs):
+        raise ValueError(f"need one name per run: {len(runs)} runs, {len(names)} names")
+    gdp = gd_problem(problem)
+    f_star = problem.optimal_loss
+    zero = np.zeros((problem.d_out, problem.d_in))
+    scale = math.sqrt(max(2 * problem.loss_of_product(zero), 1e-300))
+    states = [_Run(weights=[np.array(w, dtype=np.float64) for w in ws], eta=float(eta),
+                   name=nm, init=[np.array(w, dtype=np.float64) for w in ws])
+              for (ws, eta), nm in zip(runs, names, strict=True)]
+
+    def attempt(st: _Run) -> bool:
+        res = certify_iterate(problem, st.weights, st.eta, tolerance=tolerance, init=st.name,
+                              k=st.k)
+        if isinstance(res, NotCertified) and res.reason in ("bottleneck", "singular_sigma"):
+            st.result = res
+            return True
+        if isinstance(res, Certificate):
+            st.result = _prefix_level(problem, st, res, rigorous=rigorous,
+                                      rigorous_budget=rigorous_budget, tolerance=tolerance)
+            return True
+        return False
+
+    for st in states:
+        st.checkpoints.append((0, [w.copy() for w in st.weights]))
+        attempt(st)
+    while True:
+        active = [st for st in states if st.result is None]
+        if not active:
+            break
+        steps = min(chunk, max_iter - min(st.k for st in active))
+        if steps <= 0:
+            for st in active:
+                st.result = NotCertified(eta=st.eta, init=st.name, reason="budget",
+                                         detail=f"no certificate within {max_iter} steps",
+                                         k=st.k, loss_gap=st.best_gap)
+            break
+        trajs = run_batch(gdp, [st.weights for st in active],
+                          [Schedule.constant(st.eta) for st in active], max_iter=steps,
+                          loss_target=f_star, record_every=steps, div_factor=DIV_FACTOR)
+        for st, tr in zip(active, trajs, strict=True):
+            if math.isnan(st.loss0):
+                st.loss0 = float(tr.loss[0])
+            st.k += tr.iterations
+            st.weights = [np.array(w) for w in tr.final_weights]
+            gap = tr.final_loss - f_star
+            if (tr.stop == "diverged" or not math.isfinite(tr.final_loss)
+                    or tr.final_loss > DIV_FACTOR * max(st.loss0, 1e-300)):
+                st.result = NotCertified(eta=st.eta, init=st.name, reason="diverged",
+                                         detail=f"the loss reached {tr.final_loss:.3g}",
+                                         k=st.k, loss_gap=gap)
+                continue
+            st.checkpoints.append((st.k, [w.copy() for w in st.weights]))
+            if attempt(st):
+                continue
+            if gap < 0.999 * st.best_gap:
+                st.best_gap, st.stalled = gap, 0
+            else:
+                st.stalled += 1
+            if st.stalled >= patience:
+                if tr.step_norm_two < ORBIT_RATIO * tr.step_norm_last:
+                    reason, what = "orbit", "a period-2 orbit (loss not decreasing)"
+                elif _grad_small(tr, scale):
+                    reason, what = "non_global", "a critical point above the optimal loss"
+                else:
+                    reason, what = "stalled", "no progress of the loss"
+                st.result = NotCertified(eta=st.eta, init=st.name, reason=reason,
+                                         detail=f"{what} after {st.k} steps (loss gap "
+                                                f"{gap:.3g})", k=st.k, loss_gap=gap)
+            elif st.k >= max_iter:
+                st.result = NotCertified(eta=st.eta, init=st.name, reason="budget",
+                                         detail=f"no certificate within {max_iter} steps",
+                                         k=st.k, loss_gap=gap)
+    return [st.result for st in states if st.result is not None]
+
+
+def certify_step(problem: Problem, init_weights: Sequence[np.ndarray], eta: float, *,
+                 max_iter: int = 100_000, chunk: int = 1000, init_name: str = "init",
+                 tolerance: float | None = None, rigorous: Rigorous = "auto",
+                 rigorous_budget: float = 30.0,
+                 patience: int = PATIENCE) -> Certificate | NotCertified:
+    """Simulate GD at ``eta`` from ``init_weights`` and certify convergence a posteriori.
+
+    After every ``chunk`` steps (up to ``max_iter``) the tail theorem is tried at the
+    reached iterate; the first success is upgraded to ``"proved"`` (arb enclosure of the
+    prefix, when python-flint is installed and ``rigorous`` is not ``"never"``, within
+    ``rigorous_budget`` seconds) or ``"proved_from_step_k"`` (long-double cross-check).
+    See :func:`certify_steps` for the outcomes that stop the search without a certificate.
+    """
+    return certify_steps(problem, [(init_weights, eta)], names=[init_name], max_iter=max_iter,
+                         chunk=chunk, tolerance=tolerance, rigorous=rigorous,
+                         rigorous_budget=rigorous_budget, patience=patience)[0]
+
+
+# --------------------------------------------------------------------------- surfaces
+
+#: The id of the computer-assisted bound (BOUNDS.md "Beyond the papers"; CERTIFICATE.md).
+PL_BALL = "aposteriori.pl_ball"
+_PAPER = "gdcert (a posteriori, CERTIFICATE.md)"
+_THEOREM = "tail theorem: local PL + smoothness on a ball, after k simulated steps"
+LEVEL_WORDS = {
+    "proved": "proved (the prefix enclosed rigorously in ball arithmetic)",
+    "proved_from_step_k": "proved from step k (the tail is proved; the prefix is a "
+                          "float64 run cross-checked at higher precision)",
+    "tail_only": "proved from the given weights (tail only)",
+}
+
+
+def as_bound(result: Certificate | NotCertified, *, init: str | None,
+             point: str | None = None) -> Any:
+    """A certificate (or its absence) as a :class:`~gdcert.results.Bound` row
+    ``aposteriori.pl_ball``: applies — with ``max_step`` = η — only when certified."""
+    from gdcert.results import Assumption, Bound
+
+    common = dict(id=PL_BALL, paper=_PAPER, theorem=_THEOREM, kind="sufficient", init=init,
+                  point=point)
+    if isinstance(result, Certificate):
+        guarantee = (f"computer-assisted: GD at η = {result.eta:.4g} converges to a global "
+                     f"minimum — {LEVEL_WORDS.get(result.level, result.level)}; after step "
+                     f"{result.k}, f − f* ≤ q^t F₀ with q = {result.q:.6g}")
+        return Bound(applies=True, log10_max_step=math.log10(result.eta), guarantee=guarantee,
+                     assumptions=(Assumption("a certificate was found at η", True,
+                                             result.eta),),
+                     extras={"certificate": result.to_dict()}, **common)  # type: ignore
+    return Bound(applies=False, log10_max_step=math.nan, guarantee="",
+                 reason=f"no certificate at η = {result.eta:.4g}: {result.detail}",
+                 assumptions=(Assumption("a certificate was found at η", False, result.eta,
+                                         failed=result.detail),),
+                 extras={"certificate": result.to_dict()}, **common)  # type: ignore
+
+
+def not_needed(eta: float, init: str, by: Any) -> Any:
+    """The row when a closed-form sufficient bound already certifies η for ``init``."""
+    from gdcert.results import Bound
+
+    return Bound(id=PL_BALL, paper=_PAPER, theorem=_THEOREM, kind="sufficient", init=init,
+                 applies=False, log10_max_step=math.nan, guarantee="",
+                 reason=f"not attempted: η = {eta:.4g} is already certified by {by.id} "
+                        f"(max {by.max_step:.4g})")
+
+
+#: Work allowed for one a posteriori attempt inside ``certify``/``gdcert bound`` (about
+#: L·(d³ + 64) per step, d the largest width): caps the simulated steps on deep or wide
+#: networks so that the report stays interactive; ``aposteriori_iterations`` caps the rest.
+WORK_BUDGET = 1e9
+#: Above this depth the tail theorem's constants (O(L²) products of layer norms per
+#: radius tried) are too costly for an interactive report: the row says so.
+MAX_DEPTH = 1000
+
+
+def step_budget(problem: Problem, max_iter: int) -> int:
+    """``max_iter``, capped so that one attempt costs at most :data:`WORK_BUDGET`."""
+    per_step = problem.depth * (max(problem.widths) ** 3 + 64)
+    return max(1, min(int(max_iter), int(WORK_BUDGET // per_step)))
+
+
+def pl_ball_bounds(problem: Problem, inits: Sequence[Any], eta: float,
+                   bounds: Sequence[Any], *, max_iter: int = 100_000,
+                   rigorous: Rigorous = "auto", rigorous_budget: float = 10.0) -> list[Any]:
+    """``aposteriori.pl_ball`` for every init at η: simulate and prove where no closed-form
+    bound for a global minimum already certifies η (those rows say so); all attempts run in
+    one batched simulation of at most :func:`step_budget` steps."""
+    from gdcert.api.verdict import NON_GLOBAL
+    from gdcert.results import Bound
+
+    rows: dict[int, Any] = {}
+    todo: list[tuple[int, Any]] = []
+    if problem.depth > MAX_DEPTH:
+        return [Bound(id=PL_BALL, paper=_PAPER, theorem=_THEOREM, kind="sufficient",
+                      init=i.name, applies=False, log10_max_step=math.nan, guarantee="",
+                      reason=f"not attempted: depth L = {problem.depth} > {MAX_DEPTH} (the "
+                             "certificate's constants cost O(L²) per radius tried)")
+                for i in inits]
+    for n, init in enumerate(inits):
+        by = [b for b in bounds if b.kind == "sufficient" and b.applies and b.init == init.name
+              and b.id not in NON_GLOBAL and b.admits(eta)]
+        if by:
+            rows[n] = not_needed(eta, init.name, by[0])
+        else:
+            todo.append((n, init))
+    if todo:
+        results = certify_steps(problem, [(i.weights(), eta) for _, i in todo],
+                                names=[i.name for _, i in todo],
+                                max_iter=step_budget(problem, max_iter),
+                                rigorous=rigorous, rigorous_budget=rigorous_budget)
+        for (n, init), res in zip(todo, results, strict=True):
+            rows[n] = as_bound(res, init=init.name)
+    return [rows[n] for n in range(len(inits))]
+
+
+def certified_edge(problem: Problem, init_weights: Sequence[np.ndarray], edge: float, *,
+                   init_name: str, fractions: Sequence[float] = (0.99, 0.97, 0.95, 0.9, 0.8,
+                                                                 0.65, 0.5),
+                   max_iter: int = 100_000,
+                   rigorous: Rigorous = "never") -> tuple[float | None, Any]:
+    """The largest certified η among ``fractions × edge`` (all tried in one batched run);
+    ``(η or None, its Certificate or the best NotCertified)``."""
+    results = certify_steps(problem, [(init_weights, f * edge) for f in fractions],
+                            names=[init_name] * len(fractions), max_iter=max_iter,
+                            rigorous=rigorous)
+    for res in results:  # fractions are in decreasing order
+        if isinstance(res, Certificate):
+            return res.eta, res
+    return None, results[-1]
