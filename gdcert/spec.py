@@ -170,6 +170,9 @@ class CheckSpec:
     tolerance: float | None = None
     checks_file: str | None = None
     checks_line: int | None = None
+    #: Try the computer-assisted certificate (``aposteriori.pl_ball``) for ``sufficient`` and
+    #: ``verified`` checks when no closed-form bound certifies η.
+    aposteriori: bool = True
 
     @property
     def problem_source(self) -> str:

@@ -164,7 +164,7 @@ def test_sufficient_passes_when_certified_and_fails_above(proj: Path) -> None:
 def test_sufficient_uses_the_stated_init(proj: Path) -> None:
     # Balanced init: only Nguegnang et al. applies, far below Theorem 2's 0.125.
     r = run("check", "phi.npy", "-L", "2", "--lr", "0.1", "--init", "balanced",
-            "--require", "sufficient", "--format", "json", code=1)
+            "--require", "sufficient", "--no-aposteriori", "--format", "json", code=1)
     (c,) = as_json(r)["checks"]
     assert c["suggestion"]["bound"].startswith("nguegnang")
     assert c["suggestion"]["max_step"] < THM2
@@ -216,7 +216,8 @@ def test_verified_by_simulation_when_no_certificate_applies(proj: Path) -> None:
 
 def test_verified_fails_when_the_budget_is_too_small(proj: Path) -> None:
     r = run("check", "spd.npy", "-L", "3", "--lr", "0.12", "--init", "identity",
-            "--require", "verified", "--iterations", "5", "--format", "json", code=1)
+            "--require", "verified", "--iterations", "5", "--no-aposteriori",
+            "--format", "json", code=1)
     (c,) = as_json(r)["checks"]
     assert "did not reach the optimal loss" in c["message"]
     assert "gdcert edge spd.npy --depth 3 --init identity" in c["suggestion"]["text"]
@@ -237,7 +238,7 @@ def test_verified_by_certificate_and_impossible_without_simulating(proj: Path) -
 def test_verified_random_init_simulates_every_seed(proj: Path) -> None:
     r = run("check", "phi.npy", "-L", "2", "--lr", "0.1", "--init", "balanced",
             "--seeds", "3", "--iterations", "3000", "--require", "verified",
-            "--format", "json")
+            "--no-aposteriori", "--format", "json")
     (c,) = as_json(r)["checks"]
     assert c["passed_by"] == "simulation"
     runs = c["details"]["simulation"]["runs"]
@@ -260,13 +261,14 @@ def test_sufficient_random_init_takes_the_least_bound_over_seeds(proj: Path) -> 
     assert len(set(per_seed)) == 3
     for seeds, expected in ((1, per_seed[0]), (3, min(per_seed))):
         r = run("check", "phi.npy", "-L", "2", "--lr", "0.1", "--init", "xavier", "--seeds",
-                str(seeds), "--require", "sufficient", "--format", "json", code=1)
+                str(seeds), "--require", "sufficient", "--no-aposteriori", "--format",
+                "json", code=1)
         (c,) = as_json(r)["checks"]
         assert c["suggestion"]["max_step"] == pytest.approx(expected)
     # Between the least and the largest seed's bound: not certified for every seed.
     eta = (min(per_seed) + max(per_seed)) / 2
     r = run("check", "phi.npy", "-L", "2", "--lr", repr(eta), "--init", "xavier", "--seeds",
-            "3", "--require", "sufficient", "--format", "json", code=1)
+            "3", "--require", "sufficient", "--no-aposteriori", "--format", "json", code=1)
     r = run("check", "phi.npy", "-L", "2", "--lr", repr(min(per_seed)), "--init", "xavier",
             "--seeds", "3", "--require", "sufficient")
 
@@ -307,6 +309,7 @@ defaults:
   depth: 2
   init: identity
   require: sufficient
+  aposteriori: false
   lr_from: {file: train.yaml, key: optimizer.lr}
 checks:
   - name: inherits
@@ -326,14 +329,16 @@ checks:
     got = {c["name"]: (c["passed"], c["requirement"], c["step_size"]) for c in doc["checks"]}
     assert got == {"inherits": (True, "sufficient", 0.1), "own-lr": (False, "sufficient", 0.2),
                    "own-requirement": (True, "necessary", 0.2),
-                   "own-data": (False, "necessary", 0.1)}  # unknown: no necessary bound
+                   "own-data": (True, "necessary", 0.1)}  # within gdcert.cor1_data
 
 
 def test_sample_checks_file_passes() -> None:
     r = run("check", str(SAMPLES / "ci" / ".gdcert.yaml"), "--format", "json")
     doc = as_json(r)
     assert doc["passed"] and len(doc["checks"]) == 4
-    assert {c["passed_by"] for c in doc["checks"]} == {"bound", "simulation"}
+    assert {c["passed_by"] for c in doc["checks"]} == {"bound"}
+    verified = next(c for c in doc["checks"] if c["name"] == "stage-main-verified")
+    assert "aposteriori.pl_ball" in verified["message"]
 
 
 # --------------------------------------------------------------------------- lr_from

@@ -46,7 +46,8 @@ def _reports(spec: CheckSpec, problem: Any) -> list[Any]:
     ``sufficient`` and ``verified`` checks also try the computer-assisted certificate
     (``aposteriori.pl_ball``) where no closed-form bound certifies η; ``necessary`` checks
     need no simulation."""
-    kw = dict(lr=spec.step_size, aposteriori=spec.requirement != "necessary",
+    kw = dict(lr=spec.step_size,
+              aposteriori=spec.aposteriori and spec.requirement != "necessary",
               aposteriori_iterations=max(spec.iterations, 20_000))
     if spec.init in DETERMINISTIC_INITS or spec.init.lower().endswith(".npz"):
         return [certify(problem, inits=[spec.init], **kw)]  # type: ignore[arg-type]

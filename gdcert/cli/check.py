@@ -42,13 +42,16 @@ FORMATS = ("text", "json", "github", "junit", "markdown")
               help="Write the report (the --format given without a FILE) to FILE, "
                    "atomically, instead of stdout.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when a check fails (report only).")
+@click.option("--no-aposteriori", "no_aposteriori", is_flag=True,
+              help="Do not try the computer-assisted certificate (aposteriori.pl_ball) for "
+                   "--require sufficient/verified (a checks file can say aposteriori: false).")
 @click.option("--allow-unknown", is_flag=True,
               help="A 'necessary' check that no bound decides (unknown) does not fail.")
 def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: str | None,
           data: str | None, samples_as_rows: bool, loss: str, widths: str | None,
           init: str | None, require: str | None, seeds: int | None, iterations: int | None,
           formats: tuple[str, ...], output: str | None, exit_zero: bool,
-          allow_unknown: bool) -> int:
+          allow_unknown: bool, no_aposteriori: bool) -> int:
     """Fail CI when a step size breaks a bound.
 
     \b
@@ -104,7 +107,7 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
             target=target, data=data, widths=parse_widths(widths),
             loss=loss,  # type: ignore[arg-type]
             samples_as_rows=samples_as_rows, init=chosen_init, seeds=seeds or 1,
-            iterations=iterations or 5_000)]
+            iterations=iterations or 5_000, aposteriori=not no_aposteriori)]
     else:
         ignored = [flag for flag, value in (("--widths", widths), ("--init", init),
                                             ("--require", require), ("--seeds", seeds),
@@ -115,6 +118,11 @@ def check(paths: tuple[str, ...], depth: int | None, lr: float | None, lr_from: 
                              "these per check")
         files = list(paths) or [str(find_checks_file())]
         specs = [spec for f in files for spec in _load_file(f)]
+        if no_aposteriori:
+            from dataclasses import replace
+
+            specs = [replace(s, aposteriori=False) if isinstance(s, CheckSpec) else s
+                     for s in specs]
     results = evaluate_all(specs)
     write_reports(results, targets)
     for r in results:

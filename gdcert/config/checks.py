@@ -55,6 +55,7 @@ _CHECK_KEYS: dict[str, Field] = {
     "seeds": Field(int, positive=True, help="seeds 0..K-1 for random inits (verified)"),
     "iterations": Field(int, positive=True, help="iteration budget per simulation"),
     "tolerance": Field(float, positive=True, help="loss gap counted as converged"),
+    "aposteriori": Field(bool, help="try the computer-assisted certificate (default true)"),
 }
 _DEFAULT_KEYS = {k: v for k, v in _CHECK_KEYS.items() if k != "name"}
 CHECKS_SCHEMA: dict[str, Field] = {
@@ -220,6 +221,7 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
     seeds, _ = pick("seeds")
     iterations, _ = pick("iterations")
     tolerance, _ = pick("tolerance")
+    aposteriori, _ = pick("aposteriori")
     if seeds is not None:
         check_seeds(seeds, name=f"{here}: 'seeds'")
     if iterations is not None:
@@ -236,6 +238,7 @@ def _spec(doc: ConfigDoc, index: int, raw: Mapping[str, Any], given: Mapping[str
         widths=tuple(widths) if widths is not None else None,
         loss=loss or "sum", samples_as_rows=bool(samples_as_rows), init=init,
         seeds=seeds or 1, iterations=iterations or DEFAULT_ITERATIONS, tolerance=tolerance,
+        aposteriori=True if aposteriori is None else bool(aposteriori),
         checks_file=shown, checks_line=line)
 
 
