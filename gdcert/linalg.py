@@ -32,11 +32,12 @@ EIG_DENSE_LIMIT = 4096
 #: Relative residual ‖Av − θv‖ ≤ KRYLOV_TOL·|θ| ends a Krylov run (the eigenvalue error is
 #: then ≲ KRYLOV_TOL²·|θ|²/gap, far below the 1e-12 the bounds are pinned to).
 KRYLOV_TOL = 1e-10
-#: Block size and largest basis of the block Lanczos runs.
+#: Block size and largest basis of the block Lanczos runs (the basis is also capped at
+#: n/4 vectors, so the basis, its image and the projection stay below ~0.6 × the matrix).
 KRYLOV_BLOCK = 16
 KRYLOV_MAX_DIM = 1024
 #: Rows per block when a large matrix is processed in slices (keeps temporaries small).
-ROW_BLOCK_BYTES = 8 * 2**20
+ROW_BLOCK_BYTES = 2**20
 
 LOG10_E = math.log10(math.e)
 
@@ -181,25 +182,29 @@ class KrylovNoConvergence(RuntimeError):
 
 def block_lanczos(matmat: Callable[[np.ndarray], np.ndarray], n: int, *,
                   ends: tuple[str, ...] = ("max",), tol: float = KRYLOV_TOL,
-                  block: int = KRYLOV_BLOCK, max_dim: int = KRYLOV_MAX_DIM,
+                  block: int = KRYLOV_BLOCK, max_dim: int | None = None,
                   seed: int = 0) -> dict[str, tuple[float, np.ndarray]]:
     """Extreme eigenpairs of a symmetric operator given by ``matmat(X) = A X`` (X: n×b).
 
-    Block Lanczos with full reorthogonalisation (the basis ``V`` and ``AV`` are kept, the
-    projected matrix ``VᵀAV`` is eigen-solved) and a residual stopping rule: the Ritz
-    pair (θ, y) at each requested end (``"min"``, ``"max"``) is accepted when
-    ``‖Ay − θy‖ ≤ tol·|θ|`` (or ≤ 1e-13·max|θ_i|, the rounding floor of a dense solver).
-    One product with a block of ``block`` vectors reads A once, so it costs about what a
-    single matrix–vector product costs while the Krylov space grows ``block`` times
-    faster. Returns ``{end: (θ, y)}``. Raises :class:`KrylovNoConvergence` when the basis
-    reaches ``max_dim`` first.
+    Block Lanczos with full reorthogonalisation: the basis ``V`` is kept, the projection
+    ``T = VᵀAV`` eigen-solved, and the Ritz pair (θ, y = Vz) at each requested end
+    (``"min"``, ``"max"``) accepted when ``‖Ay − θy‖ ≤ tol·|θ|`` (or ≤ 1e-13·max|θ_i|,
+    the rounding floor of a dense solver). The residual needs no product with A: for a
+    Krylov basis ``AV − VT = W E_kᵀ``, with ``W`` the newest block's image made
+    orthogonal to ``V``, so ``‖Ay − θy‖ = ‖W z_k‖`` (z_k: z's last block).
+    One product with a block of ``block`` vectors reads A once — about the cost of one
+    matrix–vector product — while the Krylov space grows ``block`` times faster.
+    Returns ``{end: (θ, y)}``. Raises :class:`KrylovNoConvergence` when the basis reaches
+    ``max_dim`` (default: KRYLOV_MAX_DIM, and at most n/3 vectors — beyond that a dense
+    solver is the better choice).
     """
     rng = np.random.default_rng(seed)
     block = max(1, min(block, n))
+    if max_dim is None:
+        max_dim = min(KRYLOV_MAX_DIM, max(n // 3, 4 * block))
     max_dim = min(max_dim, n)
     # Fortran order: the basis V[:, :k] is one contiguous block for BLAS
     v_all = np.empty((n, max_dim), order="F")
-    av_all = np.empty((n, max_dim), order="F")
     t = np.zeros((max_dim, max_dim))
     apis = _openblas_apis()
     with blas_threads(1, apis):
@@ -207,66 +212,63 @@ def block_lanczos(matmat: Callable[[np.ndarray], np.ndarray], n: int, *,
     k, next_check = 0, 0
     while True:
         # the one large product per step runs with every BLAS thread
-        av_all[:, k:k + block] = matmat(v_all[:, k:k + block])
+        w = np.asarray(matmat(v_all[:, k:k + block]), dtype=np.float64)
         with blas_threads(1, apis):
             k += block
-            w = av_all[:, k - block:k]
-            # h = V_kᵀ A v_new is the new column of the projection VᵀAV *and* the first
-            # Gram–Schmidt coefficients of the next block
+            # h = V_kᵀ A v_new: the new column of T and the first Gram–Schmidt coefficients
             h = v_all[:, :k].T @ w
             t[:k, k - block:k] = h
             t[k - block:k, :k - block] = h[:k - block].T
-            full = k >= n or k + min(block, n - k) > max_dim
+            w -= v_all[:, :k] @ h
+            w -= v_all[:, :k] @ (v_all[:, :k].T @ w)  # second pass (CGS2)
+            done = k >= n
+            full = done or k + min(block, n - k) > max_dim
             # eigensolve the k×k projection at every step while it is small, then each
             # time the basis has grown by a quarter (the eigensolve is O(k³))
             if full or k >= next_check:
                 next_check = k + max(block, k // 4) if k > 128 else k
-                res = _ritz(v_all[:, :k], av_all[:, :k], t[:k, :k], ends, tol, exact=k >= n)
+                res = _ritz(v_all[:, :k], t[:k, :k], w, block, ends, tol, exact=done)
                 if res is not None:
                     return res
                 if full:
                     raise KrylovNoConvergence(f"block Lanczos: no convergence within a basis "
                                               f"of {k} vectors (n = {n})")
             nb = min(block, n - k)
-            v_all[:, k:k + nb] = _next_block(w[:, :nb], h[:, :nb], v_all[:, :k], rng)
+            v_all[:, k:k + nb] = _next_block(w[:, :nb], v_all[:, :k], rng)
             block = nb
 
 
-def _next_block(w: np.ndarray, h: np.ndarray, basis: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
-    """Columns of ``w`` made orthonormal to ``basis`` and each other (block CGS2, the first
-    pass's coefficients ``h = basisᵀw`` given).
+def _next_block(w: np.ndarray, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Orthonormal columns spanning ``w`` (already orthogonal to ``basis``).
 
     Columns that vanish (the Krylov space became invariant) are replaced by random
-    directions, so the block keeps its width.
+    directions orthogonal to ``basis``, so the block keeps its width.
     """
-    w = w - basis @ h
-    w -= basis @ (basis.T @ w)
     norms = np.linalg.norm(w, axis=0)
-    scale = float(norms.max(initial=0.0))
-    bad = norms <= 1e-10 * max(scale, 1e-300)
+    bad = norms <= 1e-10 * max(float(norms.max(initial=0.0)), 1e-300)
     if np.any(bad):
+        w = w.copy()
         w[:, bad] = rng.standard_normal((w.shape[0], int(bad.sum())))
         for _ in range(2):
             w -= basis @ (basis.T @ w)
     return np.asarray(np.linalg.qr(w)[0])
 
 
-def _ritz(v: np.ndarray, av: np.ndarray, t: np.ndarray, ends: tuple[str, ...], tol: float,
-          *, exact: bool) -> dict[str, tuple[float, np.ndarray]] | None:
+def _ritz(v: np.ndarray, t: np.ndarray, w: np.ndarray, block: int, ends: tuple[str, ...],
+          tol: float, *, exact: bool) -> dict[str, tuple[float, np.ndarray]] | None:
     """Ritz pairs at the requested ends if every one passes the residual test, else None.
 
-    ``exact``: the basis spans the whole space, so the projection's eigenpairs are exact.
+    ``w``: the last block's image orthogonalised against the basis (the residual is
+    ``w z_k``). ``exact``: the basis spans the whole space (the projection is exact).
     """
     theta, z = np.linalg.eigh(0.5 * (t + t.T))
     floor = 1e-13 * float(np.max(np.abs(theta)))
     out: dict[str, tuple[float, np.ndarray]] = {}
     for end in ends:
         i = 0 if end == "min" else -1
-        y = v @ z[:, i]
-        r = av @ z[:, i] - theta[i] * y
-        if exact or float(np.linalg.norm(r)) <= max(tol * abs(float(theta[i])), floor):
-            out[end] = (float(theta[i]), y)
+        r = float(np.linalg.norm(w @ z[-block:, i]))
+        if exact or r <= max(tol * abs(float(theta[i])), floor):
+            out[end] = (float(theta[i]), v @ z[:, i])
     return out if len(out) == len(ends) else None
 
 
@@ -294,12 +296,15 @@ def gram_matmat(a: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int]
     """
     m = a if a.shape[1] <= a.shape[0] else a.T
     rows = max(16, 2**21 // (8 * m.shape[1]))
+    apis = _openblas_apis()
 
     def matmat(x: np.ndarray) -> np.ndarray:
         y = np.zeros((m.shape[1], x.shape[1]))
-        for i in range(0, m.shape[0], rows):
-            r = m[i:i + rows]
-            y += r.T @ (r @ x)
+        # slab products are small: one BLAS thread (two spin and fight on a busy machine)
+        with blas_threads(1, apis):
+            for i in range(0, m.shape[0], rows):
+                r = m[i:i + rows]
+                y += r.T @ (r @ x)
         return y
 
     return matmat, m.shape[1]
