@@ -131,6 +131,44 @@ class HessianOperator:
                 self._log_norms = np.log(np.array(norms))
         return self._log_norms
 
+    def output_gram(self) -> tuple[Callable[[np.ndarray], np.ndarray], int, np.ndarray]:
+        """``JJᵀ`` on the output space, its order and a start vector: ``(matvec, n, v0)``.
+
+        With ``J(V⃗) = dW Σ^{1/2}`` (``dW`` in target form), ``JJᵀ(E) = Σ_i A_i E B_i``,
+        ``A_i = P_iP_iᵀ``, ``B_i = Σ^{1/2}Q_iᵀQ_iΣ^{1/2}`` (BOUNDS.md, ``stability.exact``):
+        the same nonzero spectrum as the Gauss–Newton Hessian ``JᵀJ``, on d_L·d_0 numbers
+        instead of Σ_j d_j d_{j−1}, at two products per layer (A_i, B_i formed once).
+        ``v0`` is ``u vᵀ`` for the top singular pair of ``WΣ^{1/2}`` — the top eigenvector
+        at a balanced minimum, a good direction elsewhere — plus an equal-weight random
+        part, so that no eigenvector is missing from the start.
+        """
+        depth = len(self.weights)
+        root = None
+        if self.sigma is not None:
+            lam, vec = np.linalg.eigh(self.sigma)
+            root = (vec * np.sqrt(np.clip(lam, 0.0, None))) @ vec.T
+        a = np.stack([self.suf[i] @ self.suf[i].T for i in range(depth)])
+        bs = [self.pre[i].T @ self.pre[i] for i in range(depth)]
+        if root is not None:
+            bs = [root @ b @ root for b in bs]
+        b = np.stack(bs)
+        d_out, d_in = a.shape[1], b.shape[1]
+
+        def matvec(x: np.ndarray) -> np.ndarray:
+            e = x.reshape(d_out, d_in)
+            # (A_i E) for every i in one product, then each times B_i, summed
+            ae = (a.reshape(depth * d_out, d_out) @ e).reshape(depth, d_out, d_in)
+            return np.einsum("ijk,ikl->jl", ae, b, optimize=True).ravel()
+
+        w = self.suf[0] @ self.weights[0]
+        if root is not None:
+            w = w @ root
+        u, _, vt = np.linalg.svd(w, full_matrices=False)
+        guess = np.outer(u[:, 0], vt[0]).ravel()
+        rnd = np.random.default_rng(0).standard_normal(d_out * d_in)
+        v0 = guess / max(float(np.linalg.norm(guess)), 1e-300) + rnd / np.linalg.norm(rnd)
+        return matvec, d_out * d_in, v0
+
     def layers(self, x: np.ndarray) -> list[np.ndarray]:
         """Views of a flat vector as the layers' shapes."""
         o = self.offsets
@@ -195,7 +233,7 @@ def hvp(weights: Sequence[np.ndarray], direction: Sequence[np.ndarray],
 
 def lanczos_max(matvec: Callable[[np.ndarray], np.ndarray], n: int, *,
                 tol: float = LANCZOS_TOL, max_steps: int = LANCZOS_MAX_STEPS,
-                seed: int = 0) -> tuple[float, int, bool]:
+                seed: int = 0, v0: np.ndarray | None = None) -> tuple[float, int, bool]:
     """Largest eigenvalue of a symmetric operator by Lanczos: ``(θ, steps, converged)``.
 
     Three-term recurrence (memory: three vectors, whatever the parameter count) with the
@@ -206,8 +244,8 @@ def lanczos_max(matvec: Callable[[np.ndarray], np.ndarray], n: int, *,
     (Paige); the run stops at its first convergence. A rounding floor 1e-13·max|θ_i|
     covers θ ≈ 0, and an invariant subspace (β = 0) ends the run exactly.
     """
-    rng = np.random.default_rng(seed)
-    q = rng.standard_normal(n)
+    q = (np.random.default_rng(seed).standard_normal(n) if v0 is None
+         else np.array(v0, dtype=np.float64))
     q /= np.linalg.norm(q)
     q_prev = np.zeros(n)
     alphas: list[float] = []
@@ -263,9 +301,10 @@ def top_hessian_eigenvalue(weights: Sequence[np.ndarray], sigma: np.ndarray | No
         bound = op.residual_term_bound() if not op.residual_zero else 0.0
         if 0.0 < bound <= GN_RTOL * op.gauss_newton_upper_bound():
             # At a (near-)zero-residual point the second-order term is rounding noise:
-            # Lanczos on JᵀJ (half the work per product) is exact to ``bound`` (Weyl);
-            # kept only when that is below GN_RTOL·|λ|.
-            lam, _, converged = lanczos_max(op.with_gauss_newton().matvec, n, tol=tol)
+            # Lanczos on JJᵀ (output space, two products per layer and step, warm start)
+            # is exact to ``bound`` (Weyl); kept only when that is below GN_RTOL·|λ|.
+            matvec, n_out, v0 = op.output_gram()
+            lam, _, converged = lanczos_max(matvec, n_out, tol=tol, v0=v0)
             if not (converged and bound <= GN_RTOL * abs(lam)):
                 converged = False
         if not converged:
