@@ -9,9 +9,10 @@ target at depth 10 000, prints one Markdown table row per case:
 
 * ``certify``: ``gdcert.certify(phi, depth=L)`` in-process (every default init:
   identity, ZAS and the random balanced init where defined);
-* ``CLI``: ``gdcert bound FILE.npy --depth L --json`` in a subprocess, i.e. including
-  interpreter start-up, imports, loading the file and JSON output, and its peak RSS
-  above the start-up RSS of the same command on a 2×2 target, in units of Φ's size;
+* ``CLI``: ``gdcert bound FILE.npy --depth L --json`` in a subprocess (the entry point
+  ``gdcert.cli:main`` under ``python -c``), i.e. including interpreter start-up, imports,
+  loading the file and JSON output, and its peak RSS (``VmHWM``) above the peak of the
+  same command on a 2×2 target, in units of Φ's size (shown where Φ ≥ 8 MB);
 * baselines on the same matrix: ``numpy.linalg.eigvalsh`` (symmetric targets), a
   values-only ``numpy.linalg.svd`` (general targets, n ≤ 1000: ≈ 50 s at n = 4000 on
   this machine), and ARPACK ``scipy.sparse.linalg.svds(k=1, tol=1e-10)`` (general);
@@ -27,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,26 +48,37 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def cli_command() -> list[str]:
-    exe = Path(sys.executable).parent / "gdcert"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("gdcert")
-    return [found] if found else [sys.executable, "-m", "gdcert"]
+#: Runs the CLI's entry point (``gdcert.cli:main``, what the ``gdcert`` script calls) and
+#: reports the process's own peak RSS (``VmHWM``) on stderr at exit. Not ``ru_maxrss`` from
+#: ``wait4``: a child's high-water mark starts from its parent's at ``fork`` (this
+#: process, holding every test matrix) and survives ``exec``.
+CLI_WRAPPER = """
+import atexit, sys
+def _hwm():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("@@VmHWM " + line.split()[1] + "\\n")
+    except OSError:
+        pass
+atexit.register(_hwm)
+from gdcert.cli import main
+sys.argv = ["gdcert", *sys.argv[1:]]
+main()
+"""
 
 
-def run_cli(path: Path, depth: int) -> int:
-    """Run ``gdcert bound`` on ``path``; its peak RSS in bytes."""
-    proc = subprocess.Popen([*cli_command(), "bound", str(path), "--depth", str(depth),
-                             "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
+def run_cli(path: Path, depth: int) -> int | None:
+    """Run ``gdcert bound FILE --depth L --json``; its peak RSS in bytes (None without /proc)."""
+    proc = subprocess.run([sys.executable, "-c", CLI_WRAPPER, "bound", str(path), "--depth",
+                           str(depth), "--json"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"gdcert bound failed ({proc.returncode}): {err.strip()}")
-    return int(usage.ru_maxrss) * 1024
+        raise RuntimeError(f"gdcert bound failed ({proc.returncode}): {proc.stderr.strip()}")
+    for line in proc.stderr.splitlines():
+        if line.startswith("@@VmHWM "):
+            return int(line.split()[1]) * 1024
+    return None
 
 
 def fmt(seconds: float | None) -> str:
@@ -144,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_cli:
             tiny = Path(tmp) / "tiny.npy"
             np.save(tiny, np.diag([2.0, 1.0]))
-            start_rss = run_cli(tiny, 2)
+            start_rss = run_cli(tiny, 2) or 0
             print(f"`gdcert bound` start-up peak RSS (2×2 target): {start_rss / 2**20:.0f} MB\n")
         print("| target | n | depth L | runs | `certify` | `gdcert bound --json` (CLI) "
               "| CLI peak RSS (above start-up) | `eigvalsh` | `svd` (values) | `svds` k=1 "
@@ -156,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
             np.save(path, phi)
             methods: dict[str, Callable[[], object]] = {
                 "certify": lambda phi=phi, depth=depth: gdcert.certify(phi, depth=depth)}
-            rss: list[int] = []
+            rss: list[int | None] = []
             if not args.no_cli:
                 methods["cli"] = (lambda path=path, depth=depth, rss=rss:
                                   rss.append(run_cli(path, depth)))
@@ -169,10 +180,11 @@ def main(argv: list[str] | None = None) -> None:
                     best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
             # the ratio means something only when Φ is large against the imports
             mem = "—"
-            if rss:
-                mem = f"{max(rss) / 2**20:.0f} MB"
+            peaks = [r for r in rss if r is not None]
+            if peaks:
+                mem = f"{max(peaks) / 2**20:.0f} MB"
                 if phi.nbytes >= 8 * 2**20:
-                    mem = f"{(max(rss) - start_rss) / phi.nbytes:.1f} × Φ ({mem})"
+                    mem = f"{(max(peaks) - start_rss) / phi.nbytes:.1f} × Φ ({mem})"
             bare = [best[k] for k in ("eigvalsh", "svd", "svds") if k in best]
             ratio = f"{best['certify'] / min(bare):.1f}×" if bare else "—"
             print(f"| {kind} | {n} | {depth} | ×{repeat} | {fmt(best['certify'])} | "
