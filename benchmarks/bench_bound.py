@@ -1,18 +1,26 @@
-"""Wall time of ``gdcert.certify`` and of the ``gdcert bound`` CLI, against named baselines.
+"""Wall time and memory of ``gdcert.certify`` and of the ``gdcert bound`` CLI, against named
+baselines (the bare LAPACK / ARPACK call on the same matrix).
 
 Run:  python benchmarks/bench_bound.py [--sizes 100,1000,4000] [--depth 20] [--repeat 3]
 
-For random n×n targets (a general Gaussian matrix and its symmetric part) at depth 20,
-and one 10×10 target at depth 10 000, prints one Markdown table row per case:
+For random n×n targets at depth 20 — a general Gaussian matrix A/√n (ρ ≈ 2), its
+symmetric part (indefinite) and the positive definite AAᵀ + 0.01·I — and one 10×10
+target at depth 10 000, prints one Markdown table row per case:
 
-* ``certify``: ``gdcert.certify(phi, depth=L)`` in-process (every default init);
-* ``CLI``: ``gdcert bound FILE.npy --depth L --json`` in a subprocess, i.e. including
-  interpreter start-up, imports, loading the file and JSON output;
-* baselines on the same matrix: a full ``numpy.linalg.svd`` (singular values and
-  vectors), and ``numpy.linalg.eigvalsh`` for the symmetric targets.
+* ``certify``: ``gdcert.certify(phi, depth=L)`` in-process (every default init:
+  identity, ZAS and the random balanced init where defined);
+* ``CLI``: ``gdcert bound FILE.npy --depth L --json`` in a subprocess (the entry point
+  ``gdcert.cli:main`` under ``python -c``), i.e. including interpreter start-up, imports,
+  loading the file and JSON output, and its peak RSS (``VmHWM``) above the peak of the
+  same command on a 2×2 target, in units of Φ's size (shown where Φ ≥ 8 MB);
+* baselines on the same matrix: ``numpy.linalg.eigvalsh`` (symmetric targets), a
+  values-only ``numpy.linalg.svd`` (general targets, n ≤ 1000: ≈ 50 s at n = 4000 on
+  this machine), and ARPACK ``scipy.sparse.linalg.svds(k=1, tol=1e-10)`` (general);
+* ``certify / bare``: ``certify`` over the cheapest bare call that gives ρ for that target.
 
-Times are ``time.perf_counter`` wall seconds; best of ``--repeat`` runs for n ≤ 1000,
-a single run above (marked ``×1``).  Not a test: nothing is asserted.
+Times are ``time.perf_counter`` wall seconds, the best of ``--repeat`` runs with the
+methods interleaved (every method sees the same load); sizes above 1000 run once
+(``×1``). The machine and its load average before and after are printed. Not a test.
 """
 
 from __future__ import annotations
@@ -20,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,30 +40,45 @@ import numpy as np
 import gdcert
 
 BEST_OF_LIMIT = 1000  # sizes above this run once
+SVD_VALUES_LIMIT = 1000  # the values-only SVD baseline is skipped above this
 
 
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def load() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def cli_command() -> list[str]:
-    exe = Path(sys.executable).parent / "gdcert"
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("gdcert")
-    return [found] if found else [sys.executable, "-m", "gdcert"]
+#: Runs the CLI's entry point (``gdcert.cli:main``, what the ``gdcert`` script calls) and
+#: reports the process's own peak RSS (``VmHWM``) on stderr at exit. Not ``ru_maxrss`` from
+#: ``wait4``: a child's high-water mark starts from its parent's at ``fork`` (this
+#: process, holding every test matrix) and survives ``exec``.
+CLI_WRAPPER = """
+import atexit, sys
+def _hwm():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                sys.stderr.write("@@VmHWM " + line.split()[1] + "\\n")
+    except OSError:
+        pass
+atexit.register(_hwm)
+from gdcert.cli import main
+sys.argv = ["gdcert", *sys.argv[1:]]
+main()
+"""
 
 
-def run_cli(path: Path, depth: int) -> None:
-    proc = subprocess.run([*cli_command(), "bound", str(path), "--depth", str(depth), "--json"],
-                          capture_output=True, text=True)
+def run_cli(path: Path, depth: int) -> int | None:
+    """Run ``gdcert bound FILE --depth L --json``; its peak RSS in bytes (None without /proc)."""
+    proc = subprocess.run([sys.executable, "-c", CLI_WRAPPER, "bound", str(path), "--depth",
+                           str(depth), "--json"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"gdcert bound failed ({proc.returncode}): {proc.stderr.strip()}")
+    for line in proc.stderr.splitlines():
+        if line.startswith("@@VmHWM "):
+            return int(line.split()[1]) * 1024
+    return None
 
 
 def fmt(seconds: float | None) -> str:
@@ -80,8 +102,28 @@ def machine() -> str:
         pass
     import scipy
 
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     return (f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-            f"numpy {np.__version__}, scipy {scipy.__version__}, gdcert {gdcert.__version__}")
+            f"numpy {np.__version__}, scipy {scipy.__version__}, gdcert {gdcert.__version__}; "
+            f"OPENBLAS_NUM_THREADS={threads}")
+
+
+def baselines(kind: str, phi: np.ndarray) -> dict[str, Callable[[], object]]:
+    """The bare calls timed beside ``certify`` for this target."""
+    out: dict[str, Callable[[], object]] = {}
+    if kind == "general":
+        if min(phi.shape) <= SVD_VALUES_LIMIT:
+            out["svd"] = lambda: np.linalg.svd(phi, compute_uv=False)
+
+        def svds() -> object:
+            from scipy.sparse.linalg import svds as _svds
+
+            return _svds(phi, k=1, tol=1e-10, random_state=0, return_singular_vectors=False)
+
+        out["svds"] = svds
+    else:
+        out["eigvalsh"] = lambda: np.linalg.eigvalsh(phi)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -98,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         a = rng.standard_normal((n, n)) / np.sqrt(n)  # ρ ≈ 2
         cases.append(("general", n, args.depth, a))
         cases.append(("symmetric", n, args.depth, 0.5 * (a + a.T)))
+        cases.append(("SPD", n, args.depth, a @ a.T + 0.01 * np.eye(n)))
     small = rng.standard_normal((10, 10)) / np.sqrt(10)
     cases.append(("general", 10, 10_000, small))
     cases.append(("symmetric", 10, 10_000, 0.5 * (small + small.T)))
@@ -106,26 +149,48 @@ def main(argv: list[str] | None = None) -> None:
     gdcert.certify(np.diag([4.0, 1.0]), depth=2)
 
     print(f"machine: {machine()}")
-    print(f"load average before: {os.getloadavg()[0]:.2f}\n")
-    print("| target | n | depth L | runs | `certify` | `gdcert bound --json` (CLI) "
-          "| `numpy.linalg.svd` | `numpy.linalg.eigvalsh` |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"load average before (1/5/15 min): {load()}\n")
     with tempfile.TemporaryDirectory() as tmp:
+        start_rss = 0
+        if not args.no_cli:
+            tiny = Path(tmp) / "tiny.npy"
+            np.save(tiny, np.diag([2.0, 1.0]))
+            start_rss = run_cli(tiny, 2) or 0
+            print(f"`gdcert bound` start-up peak RSS (2×2 target): {start_rss / 2**20:.0f} MB\n")
+        print("| target | n | depth L | runs | `certify` | `gdcert bound --json` (CLI) "
+              "| CLI peak RSS (above start-up) | `eigvalsh` | `svd` (values) | `svds` k=1 "
+              "| `certify` / bare |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for kind, n, depth, phi in cases:
             repeat = args.repeat if n <= BEST_OF_LIMIT else 1
-            t_cert = timed(lambda phi=phi, depth=depth: gdcert.certify(phi, depth=depth),
-                           repeat)
-            t_cli = None
+            path = Path(tmp) / f"{kind}_{n}.npy"
+            np.save(path, phi)
+            methods: dict[str, Callable[[], object]] = {
+                "certify": lambda phi=phi, depth=depth: gdcert.certify(phi, depth=depth)}
+            rss: list[int | None] = []
             if not args.no_cli:
-                path = Path(tmp) / f"{kind}_{n}.npy"
-                np.save(path, phi)
-                t_cli = timed(lambda path=path, depth=depth: run_cli(path, depth), repeat)
-            t_svd = timed(lambda phi=phi: np.linalg.svd(phi), repeat)
-            t_eig = (timed(lambda phi=phi: np.linalg.eigvalsh(phi), repeat)
-                     if kind == "symmetric" else None)
-            print(f"| {kind} | {n} | {depth} | ×{repeat} | {fmt(t_cert)} | {fmt(t_cli)} | "
-                  f"{fmt(t_svd)} | {fmt(t_eig)} |", flush=True)
-    print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+                methods["cli"] = (lambda path=path, depth=depth, rss=rss:
+                                  rss.append(run_cli(path, depth)))
+            methods.update(baselines(kind, phi))
+            best: dict[str, float] = {}
+            for _ in range(repeat):
+                for name, fn in methods.items():
+                    t0 = time.perf_counter()
+                    fn()
+                    best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+            # the ratio means something only when Φ is large against the imports
+            mem = "—"
+            peaks = [r for r in rss if r is not None]
+            if peaks:
+                mem = f"{max(peaks) / 2**20:.0f} MB"
+                if phi.nbytes >= 8 * 2**20:
+                    mem = f"{(max(peaks) - start_rss) / phi.nbytes:.1f} × Φ ({mem})"
+            bare = [best[k] for k in ("eigvalsh", "svd", "svds") if k in best]
+            ratio = f"{best['certify'] / min(bare):.1f}×" if bare else "—"
+            print(f"| {kind} | {n} | {depth} | ×{repeat} | {fmt(best['certify'])} | "
+                  f"{fmt(best.get('cli'))} | {mem} | {fmt(best.get('eigvalsh'))} | "
+                  f"{fmt(best.get('svd'))} | {fmt(best.get('svds'))} | {ratio} |", flush=True)
+    print(f"\nload average after (1/5/15 min): {load()}")
 
 
 if __name__ == "__main__":

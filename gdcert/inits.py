@@ -86,10 +86,56 @@ def zas(widths: Sequence[int]) -> Init:
                 lambda: [np.eye(d) for _ in range(depth - 1)] + [np.zeros((d, d))])
 
 
+#: Frames with at least this many entries (n·r) are factorised in place by LAPACK.
+INPLACE_QR_MIN = 512 * 512
+
+
 def _haar_frame(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
-    """First r columns of a Haar-distributed orthogonal n×n matrix (QR with sign fix)."""
-    q, rr = np.linalg.qr(rng.standard_normal((n, r)))
-    return q * np.sign(np.where(np.diag(rr) == 0, 1.0, np.diag(rr)))
+    """First r columns of a Haar-distributed orthogonal n×n matrix (QR with sign fix).
+
+    The frame is ``Q·diag(sign(diag R))`` for the QR factorisation of the n×r standard
+    Gaussian matrix ``rng.standard_normal((n, r))``. Large frames are drawn (in row
+    slices, the same stream) straight into a Fortran-ordered buffer that LAPACK's
+    ``geqrf``/``orgqr`` overwrite with Q: one n×r array in all, where ``np.linalg.qr``
+    holds four (its copies, Q and R). Same numbers to rounding.
+    """
+    if n * r < INPLACE_QR_MIN:
+        q, rr = np.linalg.qr(rng.standard_normal((n, r)))
+        return q * np.sign(np.where(np.diag(rr) == 0, 1.0, np.diag(rr)))
+    from scipy.linalg import lapack
+
+    buf = np.empty((n, r), order="F")
+    rows = max(1, 2**17 // r)  # 1 MB slices of the stream
+    for i in range(0, n, rows):
+        buf[i:i + rows] = rng.standard_normal((min(rows, n - i), r))
+    lwork = max(1, 64 * r)
+    qr, tau, _, info = lapack.dgeqrf(buf, lwork=lwork, overwrite_a=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        raise RuntimeError(f"LAPACK dgeqrf failed (info = {info})")
+    diag = np.diag(qr)
+    sign = np.sign(np.where(diag == 0, 1.0, diag))
+    q, _, info = lapack.dorgqr(qr, tau, lwork=lwork, overwrite_a=1)
+    if info != 0:  # pragma: no cover
+        raise RuntimeError(f"LAPACK dorgqr failed (info = {info})")
+    q *= sign
+    return np.asarray(q)
+
+
+def _frame_product(f_last: np.ndarray, f0: np.ndarray, factor: float) -> np.ndarray:
+    """``factor · F_L F_0ᵀ`` (C order); in place in F_0's buffer when F_L is square.
+
+    Then ``F_0 F_Lᵀ = (F_L F_0ᵀ)ᵀ`` has F_0's shape, and row slice i of it needs only row
+    slice i of F_0: computed slice by slice into F_0's (Fortran-ordered) memory, whose
+    transpose is the product in C order. Peak memory: the two frames, no third matrix.
+    """
+    n_last, r = f_last.shape
+    if r != n_last or not f0.flags.f_contiguous or f0.size < INPLACE_QR_MIN:
+        return factor * (f_last @ f0.T)
+    rows = max(1, 2**17 // max(1, r))
+    for i in range(0, f0.shape[0], rows):
+        f0[i:i + rows] = f0[i:i + rows] @ f_last.T
+    f0 *= factor
+    return np.asarray(f0.T)
 
 
 def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1.0,
@@ -125,7 +171,8 @@ def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1
         return [f0, *hidden, f_last]
 
     f0, f_last = frames(False)
-    prod = (scale**depth) * (f_last @ f0.T)
+    prod = _frame_product(f_last, f0, scale**depth)
+    del f0, f_last
 
     def build() -> list[np.ndarray]:
         f = frames(True)

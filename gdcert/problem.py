@@ -17,7 +17,18 @@ from typing import Literal
 import numpy as np
 
 from gdcert.errors import InputError
-from gdcert.linalg import extreme_eigenvalues, sigma_min, spectral_norm
+from gdcert.linalg import (
+    EIG_DENSE_LIMIT,
+    SVD_DENSE_LIMIT,
+    asymmetry_norm,
+    diff_norm_sq,
+    eigvalsh_values,
+    extreme_eigenvalues,
+    sigma_min,
+    spectral_norm,
+    svd_values,
+    symmetric_part,
+)
 
 Form = Literal["target", "data"]
 Loss = Literal["sum", "mean"]
@@ -214,28 +225,81 @@ class Problem:
         return self.c @ np.linalg.pinv(self.sigma, hermitian=True)
 
     @cached_property
-    def spectrum(self) -> Spectrum:
+    def _asymmetry(self) -> float:
+        """‖Φ − Φᵀ‖_F (inf when Φ is not square)."""
         phi = self.phi
-        rho = spectral_norm(phi)
+        return asymmetry_norm(phi) if phi.shape[0] == phi.shape[1] else math.inf
+
+    @property
+    def _is_symmetric(self) -> bool:
+        fro = float(np.linalg.norm(self.phi))
+        return self._asymmetry <= SYMMETRY_RTOL * max(fro, 1e-300)
+
+    @cached_property
+    def eigenvalues(self) -> np.ndarray | None:
+        """Every eigenvalue (ascending) of the symmetric part ½(Φ + Φᵀ) of a symmetric
+        target, from one values-only eigensolve; None when Φ is not symmetric or larger
+        than :data:`~gdcert.linalg.EIG_DENSE_LIMIT` (then only the extremes are computed,
+        by block Lanczos)."""
+        if not self._is_symmetric or self.phi.shape[0] > EIG_DENSE_LIMIT:
+            return None
+        if self._asymmetry == 0.0:  # ½(Φ + Φᵀ) = Φ exactly: no copy of our own
+            return eigvalsh_values(self.phi)
+        return eigvalsh_values(symmetric_part(self.phi), overwrite=True)
+
+    @cached_property
+    def spectrum(self) -> Spectrum:
+        """ρ, ‖Φ‖_F, symmetry and (symmetric Φ) λ_min, λ_max, from as few solves as possible.
+
+        Symmetric Φ up to EIG_DENSE_LIMIT: one eigensolve gives λ_min, λ_max and, when Φ
+        is exactly symmetric, ρ = max(|λ_min|, |λ_max|). Otherwise ρ is the first value of
+        the one values-only SVD (min(shape) ≤ SVD_DENSE_LIMIT, shared with the rank), or
+        block Lanczos on the Gram matrix above.
+        """
+        phi = self.phi
         fro = float(np.linalg.norm(phi))
         square = phi.shape[0] == phi.shape[1]
-        asym = float(np.linalg.norm(phi - phi.T)) if square else math.inf
-        symmetric = square and asym <= SYMMETRY_RTOL * max(fro, 1e-300)
+        asym = self._asymmetry
+        symmetric = self._is_symmetric
         lam_min = lam_max = math.nan
+        rho = math.nan
         if symmetric:
-            lam_min, lam_max = extreme_eigenvalues(0.5 * (phi + phi.T))
+            ev = self.eigenvalues
+            if ev is not None:
+                lam_min, lam_max = float(ev[0]), float(ev[-1])
+            else:
+                sym = phi if asym == 0.0 else symmetric_part(phi)
+                lam_min, lam_max = extreme_eigenvalues(sym, overwrite=sym is not phi)
+                del sym
+            if asym == 0.0:
+                rho = max(abs(lam_min), abs(lam_max))
+        if math.isnan(rho):
+            if not np.any(phi):
+                rho = 0.0
+            elif min(phi.shape) <= SVD_DENSE_LIMIT:
+                rho = float(self.singular_values[0])
+            else:
+                rho = spectral_norm(phi)
         return Spectrum(rho, fro, square, symmetric, asym, lam_min, lam_max)
 
     @cached_property
     def singular_values(self) -> np.ndarray:
-        """All singular values of the effective target (values only)."""
-        return np.linalg.svd(self.phi, compute_uv=False)
+        """All singular values of the effective target (values only, descending).
+
+        For an exactly symmetric Φ whose eigenvalues are computed anyway these are their
+        absolute values (no second decomposition)."""
+        ev = self.eigenvalues if self._asymmetry == 0.0 else None
+        if ev is not None:
+            return np.sort(np.abs(ev))[::-1]
+        return svd_values(self.phi)
 
     @cached_property
     def rank(self) -> int | None:
-        """Numerical rank of the effective target; None above RANK_LIMIT (it needs every
-        singular value — a full SVD no bound requires)."""
-        if min(self.phi.shape) > RANK_LIMIT:
+        """Numerical rank of the effective target; None above RANK_LIMIT unless the
+        singular values are known anyway (symmetric Φ up to EIG_DENSE_LIMIT) — otherwise
+        it needs every singular value, a full SVD no bound requires."""
+        have_values = self._asymmetry == 0.0 and self.eigenvalues is not None
+        if min(self.phi.shape) > RANK_LIMIT and not have_values:
             return None
         s = self.singular_values
         if s.size == 0 or s[0] == 0.0:
@@ -283,7 +347,7 @@ class Problem:
     def loss_of_product(self, w: np.ndarray) -> float:
         """ℓ for an end-to-end matrix W, from the residual."""
         if self.x is None:
-            return 0.5 * float(np.linalg.norm(w - self.phi) ** 2)
+            return 0.5 * diff_norm_sq(w, self.phi)
         assert self.y is not None
         return 0.5 * float(np.linalg.norm(self.y - w @ self.x) ** 2)
 

@@ -187,3 +187,57 @@ def test_huge_m_does_not_overflow(depth: int, b0: float) -> None:
         b = fn(c, depth=depth)
         assert b.applies and math.isfinite(b.log10_max_step), (fn.__name__, b.extras)
         assert b.extras["M"] == math.inf
+
+
+# ---------------------------------------------------------------------------------------
+# The δ search: vectorised grid + golden section (no scipy.optimize)
+# ---------------------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(c=constants, depth=st.integers(1, 60))
+def test_grid_evaluation_matches_scalar_log_step(c: ng.Constants, depth: int) -> None:
+    grid = np.linspace(-700.0, 700.0, 57)
+    vec = ng._log_step_grid(c, depth, grid)
+    for t, v in zip(grid, vec, strict=True):
+        assert v == pytest.approx(ng.log_step(c, depth, float(t)), rel=1e-12, abs=1e-12)
+
+
+def _scipy_reference_log_eta(c: ng.Constants, depth: int) -> float:
+    """The previous implementation: scalar grid + scipy's bounded Brent."""
+    from scipy.optimize import minimize_scalar
+
+    grid = np.linspace(-700.0, 700.0, 1401)
+    vals = np.array([ng.log_step(c, depth, float(t)) for t in grid])
+    i = int(np.argmax(vals))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    res = minimize_scalar(lambda t: -ng.log_step(c, depth, float(t)), bounds=(lo, hi),
+                          method="bounded", options={"xatol": 1e-10})
+    return max(-float(res.fun), float(vals[i]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(c=constants, depth=st.integers(1, 40))
+def test_optimised_at_least_as_good_as_scipy_brent(c: ng.Constants, depth: int) -> None:
+    opt = ng.thm2_4(c, depth=depth)
+    ln_eta = opt.log10_max_step * math.log(10.0)
+    ref = _scipy_reference_log_eta(c, depth)
+    assert ln_eta >= ref - 1e-12 * max(1.0, abs(ref))
+    # and no point of a fine grid over δ − b₀ does better
+    for t in np.linspace(-30.0, 30.0, 241):
+        assert ng.log_step(c, depth, float(t)) <= ln_eta + 1e-12 * max(1.0, abs(ln_eta))
+
+
+def test_golden_max_finds_a_parabola_peak() -> None:
+    x, f = ng._golden_max(lambda t: -(t - 0.3) ** 2, -1.0, 1.0, xatol=1e-10)
+    assert x == pytest.approx(0.3, abs=1e-9) and f <= 0.0 and f > -1e-18
+
+
+def test_thm2_4_does_not_import_scipy_optimize() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from gdcert.bounds import nguegnang as ng; "
+            "ng.thm2_4(ng.Constants(4.5, 4.0, 1.0, 1.0, 4.0, 0.0), depth=3); "
+            "print('scipy.optimize' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

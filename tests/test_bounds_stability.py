@@ -268,3 +268,66 @@ def test_exact_in_data_form_whitened_equals_target_form() -> None:
     a = stability.exact(weights=ws, sigma=x @ x.T, c=y @ x.T, where="balanced minimum")
     b = stability.exact(weights=ws, sigma=None, c=phi, where="balanced minimum")
     assert a.max_step == pytest.approx(b.max_step, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------
+# The Hessian engine: operator, Gauss–Newton shortcut, Lanczos with a residual rule
+# ---------------------------------------------------------------------------------------
+def _dense(op: stability.HessianOperator) -> np.ndarray:
+    h = np.column_stack([op.matvec(e) for e in np.eye(op.size)])
+    return 0.5 * (h + h.T)
+
+
+@PROPS
+@given(seed=st.integers(0, 2**31), depth=st.integers(1, 4), data=st.booleans())
+def test_residual_bound_and_gauss_newton_upper_bound_hold(seed: int, depth: int,
+                                                          data: bool) -> None:
+    rng = np.random.default_rng(seed)
+    widths = [int(rng.integers(1, 4)) for _ in range(depth + 1)]
+    ws = [rng.standard_normal((widths[j + 1], widths[j])) for j in range(depth)]
+    if data:
+        x = rng.standard_normal((widths[0], 5))
+        sigma, c = x @ x.T, rng.standard_normal((widths[-1], 5)) @ x.T
+    else:
+        sigma, c = None, rng.standard_normal((widths[-1], widths[0]))
+    op = stability.HessianOperator(ws, sigma, c)
+    h, gn = _dense(op), _dense(op.with_gauss_newton())
+    assert np.linalg.norm(h - gn, 2) <= op.residual_term_bound() * (1 + 1e-9) + 1e-12
+    assert np.linalg.eigvalsh(gn)[-1] <= op.gauss_newton_upper_bound() * (1 + 1e-9) + 1e-12
+
+
+@pytest.mark.parametrize("critical", [True, False])
+def test_lanczos_matches_dense_at_and_off_the_minimum(critical: bool,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # 3 layers of 12×12 = 432 parameters: Lanczos (through the Gauss–Newton shortcut at the
+    # balanced minimum, the full operator off it), then forced dense.
+    rng = np.random.default_rng(11)
+    phi = rng.standard_normal((12, 12))
+    ws = _balanced_min(phi, (12,) * 4)
+    if not critical:
+        ws = [w + 0.1 * rng.standard_normal(w.shape) for w in ws]
+    op = stability.HessianOperator(ws, None, phi)
+    shortcut = 0 < op.residual_term_bound() <= (
+        stability.GN_RTOL * op.gauss_newton_upper_bound())
+    assert shortcut == critical
+    lam_l, method_l = stability.top_hessian_eigenvalue(ws, None, phi)
+    monkeypatch.setattr(stability, "DENSE_PARAMS", 10_000)
+    lam_d, method_d = stability.top_hessian_eigenvalue(ws, None, phi)
+    assert (method_l, method_d) == ("lanczos", "dense")
+    assert lam_l == pytest.approx(lam_d, rel=1e-12)
+
+
+def test_lanczos_max_on_matrices() -> None:
+    rng = np.random.default_rng(12)
+    a = rng.standard_normal((150, 150))
+    s = 0.5 * (a + a.T)
+    lam, steps, converged = stability.lanczos_max(lambda x: s @ x, 150)
+    assert converged and steps < 150
+    assert lam == pytest.approx(np.linalg.eigvalsh(s)[-1], rel=1e-12)
+    # zero operator: an invariant subspace at once
+    lam0, steps0, conv0 = stability.lanczos_max(lambda x: 0.0 * x, 40)
+    assert (lam0, steps0, conv0) == (0.0, 1, True)
+    # negative definite: λ_max < 0 found to the same relative accuracy
+    neg = -(a @ a.T) - np.eye(150)
+    lam_n, _, _ = stability.lanczos_max(lambda x: neg @ x, 150)
+    assert lam_n == pytest.approx(np.linalg.eigvalsh(neg)[-1], rel=1e-10)

@@ -120,21 +120,93 @@ def test_sigma_min_wide_and_rank_deficient() -> None:
     assert linalg.sigma_min(a) < 1e-12 * linalg.spectral_norm(a)
 
 
-def test_large_matrix_paths_agree_with_dense() -> None:
-    # n > DENSE_LIMIT takes the ARPACK path; spectra with separated extremes converge fast.
+def test_large_matrix_paths_agree_with_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Limits lowered so that n = 310 takes the iterative (block Lanczos) paths.
+    monkeypatch.setattr(linalg, "SVD_DENSE_LIMIT", 50)
+    monkeypatch.setattr(linalg, "EIG_DENSE_LIMIT", 50)
     rng = np.random.default_rng(0)
-    n = linalg.DENSE_LIMIT + 10
+    n = 310
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
     lams = np.concatenate([[-3.0], np.linspace(-1.0, 1.0, n - 2), [5.0]])
     s = (q * lams) @ q.T
     s = 0.5 * (s + s.T)
     lo, hi = linalg.extreme_eigenvalues(s)
-    assert lo == pytest.approx(-3.0, rel=1e-8) and hi == pytest.approx(5.0, rel=1e-8)
-    assert linalg.spectral_norm(s) == pytest.approx(5.0, rel=1e-9)
+    assert lo == pytest.approx(-3.0, rel=1e-12) and hi == pytest.approx(5.0, rel=1e-12)
+    assert linalg.spectral_norm(s) == pytest.approx(5.0, rel=1e-12)
     sv = np.concatenate([[7.0], np.linspace(2.0, 3.0, n - 2), [0.5]])
     wide = (q * sv) @ np.linalg.qr(rng.standard_normal((n + 20, n)))[0].T  # n × (n+20)
     assert linalg.sigma_min(wide) == pytest.approx(0.5, rel=1e-6)
-    assert linalg.spectral_norm(wide) == pytest.approx(7.0, rel=1e-9)
+    assert linalg.spectral_norm(wide) == pytest.approx(7.0, rel=1e-12)
+    sigma, u, v = linalg.top_singular(wide)
+    assert sigma == pytest.approx(7.0, rel=1e-12)
+    assert np.linalg.norm(wide @ v - sigma * u) < 1e-8 * sigma
+
+
+def test_balanced_init_inplace_lapack_path_matches_numpy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large frames are factorised in place by LAPACK and the product formed in a frame's
+    # buffer; lowering the threshold runs that path on small cases: same numbers.
+    for widths, rank in (((40, 40, 40, 40), None), ((40, 30, 50), 20), ((25, 60, 25), None),
+                         ((30, 30), 30)):
+        monkeypatch.setattr(inits, "INPLACE_QR_MIN", 10**12)
+        ref = inits.balanced(widths, rank=rank, scale=1.3, seed=4)
+        monkeypatch.setattr(inits, "INPLACE_QR_MIN", 1)
+        new = inits.balanced(widths, rank=rank, scale=1.3, seed=4)
+        assert new.product.shape == ref.product.shape
+        assert np.allclose(new.product, ref.product, rtol=0, atol=1e-13)
+        assert new.product.flags.c_contiguous
+        for a, b in zip(new.weights(), ref.weights(), strict=True):
+            assert np.allclose(a, b, rtol=0, atol=1e-13)
+
+
+def test_problem_spectrum_shares_one_decomposition() -> None:
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((40, 40))
+    sym = 0.5 * (a + a.T)
+    p = Problem.from_target(sym, depth=3)
+    w = np.linalg.eigvalsh(sym)
+    sp = p.spectrum
+    assert p.eigenvalues is not None
+    assert sp.lam_min == pytest.approx(w[0], rel=1e-13)
+    assert sp.lam_max == pytest.approx(w[-1], rel=1e-13)
+    assert sp.rho == pytest.approx(np.linalg.norm(sym, 2), rel=1e-13)
+    assert np.allclose(p.singular_values, np.linalg.svd(sym, compute_uv=False), atol=1e-13)
+    assert p.rank == 40
+    # slightly asymmetric (within SYMMETRY_RTOL): ρ of Φ itself, λ of its symmetric part
+    bumped = sym.copy()
+    bumped[0, 1] += 1e-14
+    q = Problem.from_target(bumped, depth=3)
+    assert q.spectrum.symmetric and q.spectrum.asymmetry > 0
+    assert q.spectrum.rho == pytest.approx(np.linalg.norm(bumped, 2), rel=1e-13)
+    assert q.spectrum.lam_max == pytest.approx(
+        np.linalg.eigvalsh(0.5 * (bumped + bumped.T))[-1], rel=1e-13)
+    # not symmetric: no eigenvalues, ρ from the SVD
+    r = Problem.from_target(a, depth=3)
+    assert r.eigenvalues is None
+    assert r.spectrum.rho == pytest.approx(np.linalg.norm(a, 2), rel=1e-13)
+
+
+def test_problem_iterative_spectrum_agrees_with_dense(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((120, 120)) / math.sqrt(120)
+    sym = 0.5 * (a + a.T)
+    dense = [Problem.from_target(m, depth=4).spectrum for m in (a, sym)]
+    monkeypatch.setattr(linalg, "SVD_DENSE_LIMIT", 10)
+    monkeypatch.setattr(linalg, "EIG_DENSE_LIMIT", 10)
+    monkeypatch.setattr("gdcert.problem.SVD_DENSE_LIMIT", 10)
+    monkeypatch.setattr("gdcert.problem.EIG_DENSE_LIMIT", 10)
+    monkeypatch.setattr(linalg, "ROW_BLOCK_BYTES", 800)  # the sliced helpers too
+    for m, ref in zip((a, sym), dense, strict=True):
+        p = Problem.from_target(m, depth=4)
+        sp = p.spectrum
+        assert p.eigenvalues is None
+        assert sp.rho == pytest.approx(ref.rho, rel=1e-12)
+        assert sp.asymmetry == pytest.approx(ref.asymmetry, rel=1e-12, abs=0)
+        if ref.symmetric:
+            assert sp.lam_min == pytest.approx(ref.lam_min, rel=1e-12)
+            assert sp.lam_max == pytest.approx(ref.lam_max, rel=1e-12)
+        assert p.loss_of_product(np.eye(120)) == pytest.approx(
+            0.5 * np.linalg.norm(np.eye(120) - m) ** 2, rel=1e-13)
 
 
 def test_pow10_and_log10_or_inf() -> None:

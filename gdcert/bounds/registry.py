@@ -14,7 +14,7 @@ import numpy as np
 
 from gdcert.bounds import data, nar_sastry, nguegnang, stability, wu_wang_ma
 from gdcert.inits import Init
-from gdcert.linalg import prefix_suffix, residual_gradient
+from gdcert.linalg import eigvalsh_values, prefix_suffix, residual_gradient, symmetric_part
 from gdcert.problem import Problem
 from gdcert.results import Bound
 from gdcert.spec import BOUND_IDS as _BOUND_IDS
@@ -66,7 +66,11 @@ def _identity_bounds(p: Problem, init_names: Sequence[str], lr: float | None,
               square=sp.square, square_layers=square_layers)
     floor = None
     if sp.symmetric and sp.lam_min < 0:
-        lam = np.linalg.eigvalsh(0.5 * (p.phi + p.phi.T))
+        # the whole spectrum: the problem's (one eigensolve shared with ρ, λ_min, λ_max
+        # and the rank) where it has it, else one values-only solve here
+        lam = p.eigenvalues
+        if lam is None:
+            lam = eigvalsh_values(symmetric_part(p.phi), overwrite=True)
         floor = 0.5 * float(np.sum(lam[lam < 0] ** 2))
     out = [
         nar_sastry.thm2(**kw),  # type: ignore[arg-type]
