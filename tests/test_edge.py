@@ -138,3 +138,18 @@ def test_cli_edge_usage_errors(args: list[str], needle: str) -> None:
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith("gdcert: error: ") and needle in line
+
+
+def test_edge_reports_the_certified_step_below_it() -> None:
+    """Issue 11: `gdcert edge` reports the largest computer-assisted certified η beside the
+    empirical edge, never above it."""
+    from gdcert.problem import Problem
+
+    p = Problem.from_target(np.diag([3.0, 2.0, 1.0, 0.5]), depth=3)
+    e = find_edge(p, init="zas", iterations=20_000)
+    assert e.certified_edge is not None
+    assert 0.5 * e.edge <= e.certified_edge <= e.edge
+    doc = e.to_dict()
+    assert doc["certified_ratio"] == pytest.approx(e.certified_edge / e.edge)
+    assert doc["certificate"]["level"] in ("proved", "proved_from_step_k")
+    assert find_edge(p, init="zas", iterations=20_000, certify=False).certified_edge is None

@@ -563,3 +563,19 @@ def certified_edge(problem: Problem, init_weights: Sequence[np.ndarray], edge: f
         if isinstance(res, Certificate):
             return res.eta, res
     return None, results[-1]
+
+
+def certified_edge_all(problem: Problem, weights: Sequence[Sequence[np.ndarray]], edge: float,
+                       *, init_name: str) -> tuple[float | None, dict[str, Any]]:
+    """:func:`certified_edge` for every seed's initial weights: the least certified η over
+    the seeds (``None`` if one seed has none), and the deciding certificate (or refusal)."""
+    least: float | None = math.inf
+    doc: dict[str, Any] = {}
+    for w in weights:
+        eta, res = certified_edge(problem, w, edge, init_name=init_name,
+                                  max_iter=step_budget(problem, 100_000))
+        if eta is None:
+            return None, res.to_dict()
+        if least is not None and eta < least:
+            least, doc = eta, res.to_dict()
+    return (None if least is None or math.isinf(least) else least), doc

@@ -45,7 +45,8 @@ def edge_bounds(problem: Problem, inits: Sequence[_inits.Init]) -> list[Bound]:
 def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = (0,),
               iterations: int = 20_000, tolerance: float | None = None, rtol: float = 0.01,
               start: float | None = None, per_round: int = 6,
-              progress: Callable[[float, float], None] | None = None) -> Edge:
+              progress: Callable[[float, float], None] | None = None,
+              certify: bool = True) -> Edge:
     """Locate the empirical edge to relative precision ``rtol``.
 
     ``start`` is the first guess (default: Nar & Sastry's Corollary 1 where it applies,
@@ -86,6 +87,13 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
     lo, hi, history = search(converge, start=start, rtol=rtol, per_round=per_round,
                              what=f"within {iterations} iterations from init {spec.name} ")
     ratios = {ratio_key(b): b.max_step / lo for b in bounds if _relevant(b, spec.name)}
+    cert_eta, cert = None, None
+    if certify:  # the largest computer-assisted certified η among fractions of the edge
+        from gdcert.api.aposteriori import MAX_DEPTH, certified_edge_all
+
+        if problem.depth <= MAX_DEPTH:
+            cert_eta, cert = certified_edge_all(problem, inits0, lo, init_name=spec.name)
     return Edge(edge=lo, bracket=(lo, hi), init=spec.name, seeds=seeds, iterations=iterations,
                 tolerance=tol, evaluations=len(history) * len(seeds), ratios=ratios,
-                bounds=tuple(bounds), history=tuple(history))
+                bounds=tuple(bounds), history=tuple(history), certified_edge=cert_eta,
+                certificate=cert)

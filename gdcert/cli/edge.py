@@ -20,11 +20,14 @@ from gdcert.cli._common import emit, parse_widths, problem_options
               help="Loss gap to the optimum counted as converged (default 1e-10 × ½‖Φ‖²).")
 @click.option("--rtol", type=float, default=0.01, show_default=True,
               help="Relative width of the final bracket.")
+@click.option("--no-certify", "no_certify", is_flag=True,
+              help="Skip the largest computer-assisted certified step (aposteriori.pl_ball "
+                   "tried at 0.99, 0.97, …, 0.5 × the edge).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: edge, init, seeds, ratios.")
 @click.option("--output", "-o", type=str, default=None, help="Write the report to FILE.")
 def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool, loss: str,
          widths: str | None, init: str, seeds: int, iterations: int, tolerance: float | None,
-         rtol: float, as_json: bool, output: str | None) -> int:
+         rtol: float, no_certify: bool, as_json: bool, output: str | None) -> int:
     """Find the largest constant step size at which GD reaches the optimal loss.
 
     Batched bracketing and bisection to --rtol; reports bound / edge for every
@@ -56,7 +59,8 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
                 status.update(f"edge in [{lo:.5g}, {hi:.5g}]")
 
         result = find_edge(problem, init=init, seeds=range(seeds), iterations=iterations,
-                           tolerance=tolerance, rtol=rtol, progress=progress)
+                           tolerance=tolerance, rtol=rtol, progress=progress,
+                           certify=not no_certify)
     if as_json:
         import json
 
@@ -68,6 +72,15 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
     console.print(f"[bold]Empirical edge[/bold] η* = {result.edge:.5g} (bracket "
                   f"[{result.bracket[0]:.5g}, {result.bracket[1]:.5g}], {result.evaluations} "
                   f"runs of ≤ {iterations} iterations)")
+    if result.certified_edge is not None:
+        level = (result.certificate or {}).get("level", "?")
+        console.print(f"[bold green]Certified[/bold green] (computer-assisted, level {level}): "
+                      f"η = {result.certified_edge:.5g} = "
+                      f"{result.certified_edge / result.edge:.2f} × the edge")
+    elif not no_certify:
+        why = (result.certificate or {}).get("detail", "not attempted")
+        console.print(f"[yellow]No computer-assisted certificate[/yellow] down to 0.5 × the "
+                      f"edge: {why}")
     console.print(edge_table(result))
     if output:
         from gdcert.report.markdown import edge_markdown

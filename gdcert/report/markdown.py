@@ -46,6 +46,11 @@ def edge_markdown(edge: object) -> str:
              f"init `{e.init}`, seeds {list(e.seeds)}, "  # type: ignore[attr-defined]
              f"≤ {e.iterations} iterations, tolerance {e.tolerance:.3g}", "",  # type: ignore[attr-defined]
              "| bound | bound / edge |", "|---|---:|"]
+    cert = getattr(e, "certified_edge", None)
+    if cert is not None:
+        level = (getattr(e, "certificate", None) or {}).get("level", "?")
+        lines.append(f"| `aposteriori.pl_ball` (computer-assisted, {level}) | "
+                     f"{cert / e.edge:.3g} |")  # type: ignore[attr-defined]
     for key, ratio in sorted(e.ratios.items(), key=lambda kv: -kv[1]):  # type: ignore[attr-defined]
         lines.append(f"| `{key}` | {ratio:.3g} |")
     return "\n".join(lines) + "\n"

@@ -23,6 +23,11 @@ class Edge:
     ratios: dict[str, float]
     bounds: tuple[Bound, ...] = field(repr=False)
     history: tuple[tuple[float, bool], ...] = field(repr=False, default=())
+    #: The largest η certified (computer-assisted, ``aposteriori.pl_ball``) for every seed
+    #: among fractions of the edge, with the certificate of the first seed (or, when none
+    #: is certified, why not); ``None`` when not attempted.
+    certified_edge: float | None = None
+    certificate: dict[str, Any] | None = field(repr=False, default=None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,4 +42,8 @@ class Edge:
             "ratios": jsonable(self.ratios),
             "bounds": [b.to_dict() for b in self.bounds],
             "history": [{"step_size": e, "converged_all_seeds": ok} for e, ok in self.history],
+            "certified_edge": jsonable(self.certified_edge),
+            "certified_ratio": jsonable(None if self.certified_edge is None
+                                        else self.certified_edge / self.edge),
+            "certificate": jsonable(self.certificate),
         }
