@@ -29,6 +29,7 @@ from gdcert.linalg import (
     svd_values,
     symmetric_part,
 )
+from gdcert.validate import brief
 
 Form = Literal["target", "data"]
 Loss = Literal["sum", "mean"]
@@ -61,9 +62,9 @@ def _check_matrix(name: str, a: np.ndarray) -> np.ndarray:
 def check_depth(depth: object) -> int:
     """Depth L: an integer ≥ 1."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or int(depth) < 1:
-        raise InputError(f"--depth must be an integer >= 1, got {depth!r}")
+        raise InputError(f"--depth must be an integer >= 1, got {brief(depth)}")
     if int(depth) > MAX_DEPTH:
-        raise InputError(f"--depth must be at most {MAX_DEPTH}, got {depth!r}")
+        raise InputError(f"--depth must be at most {MAX_DEPTH}, got {brief(depth)}")
     return int(depth)
 
 
@@ -82,7 +83,7 @@ def check_widths(widths: Sequence[int] | None, depth: int, d_in: int,
         raise InputError(f"--widths: expected L + 1 = {depth + 1} widths d0,…,dL for depth "
                          f"{depth}, got {len(ws)}")
     if any(isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 1 for w in ws):
-        raise InputError(f"--widths: every width must be a positive integer, got {ws}")
+        raise InputError(f"--widths: every width must be a positive integer, got {brief(ws)}")
     if ws[0] != d_in or ws[-1] != d_out:
         raise InputError(f"--widths: d0 and dL must match the problem's input and output "
                          f"dimensions ({d_in}, {d_out}), got ({ws[0]}, {ws[-1]})")
@@ -191,6 +192,25 @@ class Problem:
         return r is None or r <= WHITENING_TOL
 
     @cached_property
+    def whitening_scale(self) -> float:
+        """c = tr(XXᵀ)/d_0 (1 in target form): the data are whitened up to scale when
+        XXᵀ = cI — Nar & Sastry's own (1/m)XXᵀ = I under the sum convention."""
+        if self.sigma is None:
+            return 1.0
+        return float(np.trace(self.sigma)) / self.sigma.shape[0]
+
+    @cached_property
+    def whitened_to_scale(self) -> bool:
+        """XXᵀ = cI to WHITENING_TOL relative (target form: True). Then
+        ½‖Y − WX‖² = c·½‖W − Φ‖² + const with Φ = YXᵀ/c, so every target-form step-size
+        bound holds for the data with η scaled by 1/c."""
+        if self.sigma is None:
+            return True
+        c = self.whitening_scale
+        return c > 0 and spectral_norm(self.sigma - c * np.eye(self.sigma.shape[0])) \
+            <= WHITENING_TOL * c
+
+    @cached_property
     def sigma_min_x(self) -> float:
         return 1.0 if self.x is None else sigma_min(self.x)
 
@@ -222,6 +242,8 @@ class Problem:
         if self.whitened:
             return self.c
         assert self.sigma is not None
+        if self.whitened_to_scale:
+            return self.c / self.whitening_scale
         return self.c @ np.linalg.pinv(self.sigma, hermitian=True)
 
     @cached_property
@@ -412,6 +434,7 @@ class Problem:
                 "n_samples": self.n_samples,
                 "whitening_residual": self.whitening_residual,
                 "whitened": self.whitened,
+                "whitening_scale": self.whitening_scale if self.whitened_to_scale else None,
                 "sigma_min_x": self.sigma_min_x,
                 "xxt_full_rank": self.full_rank,
             })

@@ -118,3 +118,25 @@ def test_theorem3_needs_depth_two() -> None:
     good = deep.bound("nar_sastry.thm3", init="identity")
     assert good.applies and "exact arithmetic" in good.guarantee
     assert "cannot fit" not in good.guarantee
+
+
+def test_data_whitened_up_to_scale_get_the_scaled_nar_sastry_bounds() -> None:
+    """XXᵀ = cI (Nar & Sastry's (1/m)XXᵀ = I under the sum convention) is whitened up to
+    scale: ½‖Y − WX‖² = c·½‖W − Φ‖² + const, so each closed form holds with η/c."""
+    from gdcert.problem import Problem
+
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.standard_normal((6, 6)))
+    x = q[:3] * np.sqrt(5.0)  # XXᵀ = 5 I
+    phi = np.diag([2.0, 1.0, 0.5])
+    data = gdcert.certify(Problem.from_data(x, phi @ x, depth=3), aposteriori=False)
+    target = gdcert.certify(phi, depth=3)
+    assert data.problem["whitening_scale"] == pytest.approx(5.0)
+    for bid in ("nar_sastry.cor1", "nar_sastry.thm2", "nar_sastry.lemma3"):
+        b = data.bound(bid) if bid == "nar_sastry.cor1" else data.bound(bid, init="identity")
+        t = target.bound(bid) if bid == "nar_sastry.cor1" else target.bound(bid,
+                                                                            init="identity")
+        assert b.applies and b.max_step == pytest.approx(t.max_step / 5.0, rel=1e-12)
+    # and the exact threshold of the data problem (no closed form involved) agrees
+    assert data.bound("stability.exact").max_step == pytest.approx(
+        data.bound("nar_sastry.cor1").max_step, rel=1e-8)

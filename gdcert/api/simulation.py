@@ -80,7 +80,8 @@ def lemma3_for(problem: Problem, schedule: Any, cover: Sequence[Bound]) -> Any:
     constant = schedule.gamma == 0.0 or math.isinf(schedule.a2)
     if not constant or not any(b.id == "nar_sastry.lemma3" for b in cover):
         return None
-    eta = min(schedule.a1, schedule.a2)
+    # data whitened up to scale (XXᵀ = cI): GD at η is GD at cη on ½‖W − Φ‖²
+    eta = min(schedule.a1, schedule.a2) * problem.whitening_scale
     return lemma3_promise(problem.phi, problem.depth, eta, beta=lemma3_beta)
 
 

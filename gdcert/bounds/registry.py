@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,9 +36,18 @@ def _na(b: Bound, reason: str) -> Bound:
     return replace(b, applies=False, reason=reason, log10_max_step=math.nan)
 
 
+def _scaled(b: Bound, p: Problem) -> Bound:
+    """A target-form bound for data whitened up to scale (XXᵀ = cI): η scales by 1/c."""
+    c = p.whitening_scale
+    if c == 1.0 or p.whitened or math.isnan(b.log10_max_step):
+        return b
+    return replace(b, log10_max_step=b.log10_max_step - math.log10(c),
+                   extras={**b.extras, "whitening_scale": c})
+
+
 def _whitening_reason(p: Problem) -> str:
-    return (f"data are not whitened (‖XXᵀ − I‖ = {p.whitening_residual:.3g}); "
-            "Nar & Sastry's closed forms assume XXᵀ = I")
+    return (f"data are not whitened (‖XXᵀ − I‖ = {p.whitening_residual:.3g}, and XXᵀ is not "
+            "a multiple of I either); Nar & Sastry's closed forms assume XXᵀ = cI")
 
 
 def _grad_norm(p: Problem, weights: Sequence[np.ndarray]) -> tuple[float, float]:
@@ -50,12 +60,14 @@ def _grad_norm(p: Problem, weights: Sequence[np.ndarray]) -> tuple[float, float]
     """
     pre, suf = prefix_suffix(weights)
     g = residual_gradient(suf[0] @ weights[0], p.sigma, p.c)
-    norm2, amp = 0.0, 0.0
+    # per-layer Frobenius norms (scaled inside nrm2) combined by hypot: no overflow of the
+    # squares at large magnitudes
+    norm, amp = 0.0, 0.0
     for j in range(len(weights)):
         gj = suf[j].T @ g @ pre[j].T
-        norm2 += float(np.sum(gj * gj))
+        norm = math.hypot(norm, float(np.linalg.norm(gj)))
         amp = max(amp, float(np.linalg.norm(suf[j])) * float(np.linalg.norm(pre[j])))
-    return math.sqrt(norm2), p.loss_scale * amp
+    return norm, p.loss_scale * amp
 
 
 def _identity_bounds(p: Problem, init_names: Sequence[str], lr: float | None,
@@ -72,14 +84,17 @@ def _identity_bounds(p: Problem, init_names: Sequence[str], lr: float | None,
         if lam is None:
             lam = eigvalsh_values(symmetric_part(p.phi), overwrite=True)
         floor = 0.5 * float(np.sum(lam[lam < 0] ** 2))
+    c = p.whitening_scale
     out = [
         nar_sastry.thm2(**kw),  # type: ignore[arg-type]
-        nar_sastry.lemma3(**kw, eta=lr, tol=tol),  # type: ignore[arg-type]
+        nar_sastry.lemma3(**kw, eta=None if lr is None else lr * c,  # type: ignore[arg-type]
+                          tol=tol),
         nar_sastry.thm3(**kw, loss_floor=floor),  # type: ignore[arg-type]
         nar_sastry.thm3_sharp(**kw, loss_floor=floor),  # type: ignore[arg-type]
     ]
-    if not p.whitened:
+    if not p.whitened_to_scale:
         return [_na(b, _whitening_reason(p)) for b in out]
+    out = [_scaled(b, p) for b in out]
     if "identity" not in init_names and square_layers:
         return [_na(b, "identity initialisation not requested (add --init identity)")
                 for b in out]
@@ -160,17 +175,20 @@ def compute_bounds(p: Problem, inits: Sequence[Init], *,
     names = [i.name for i in inits]
     sp = p.spectrum
     out: list[Bound] = []
+    # Nar & Sastry's closed forms hold for target form and data whitened up to scale
+    # (XXᵀ = cI: GD at η on the data is GD at cη on ½‖W − Φ‖², Φ = YXᵀ/c).
+    ok, c = p.whitened_to_scale, p.whitening_scale
     cor1 = nar_sastry.cor1(rho=sp.rho, depth=p.depth)
-    out.append(cor1 if p.whitened else _na(cor1, _whitening_reason(p)))
+    out.append(_scaled(cor1, p) if ok else _na(cor1, _whitening_reason(p)))
     if p.form == "data":
         out.append(_cor1_data(p))
     if lr is not None:
-        c2 = nar_sastry.cor2(rho=sp.rho, depth=p.depth, eta=lr)
-        out.append(c2 if p.whitened or not c2.applies else _na(c2, _whitening_reason(p)))
+        c2 = nar_sastry.cor2(rho=sp.rho, depth=p.depth, eta=lr * c)
+        out.append(_scaled(c2, p) if ok or not c2.applies else _na(c2, _whitening_reason(p)))
     if weights is not None:
         g, scale = _grad_norm(p, weights)
         t1 = nar_sastry.thm1(weights=weights, grad_norm=g, loss_scale=scale)
-        out.append(t1 if p.whitened else _na(t1, _whitening_reason(p)))
+        out.append(_scaled(t1, p) if ok else _na(t1, _whitening_reason(p)))
         ex = stability.exact(weights=weights, sigma=p.sigma, c=p.c, where="weights",
                              grad_norm=g, loss_scale=scale)
         out.append(ex)
