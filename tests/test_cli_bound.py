@@ -695,6 +695,7 @@ PROBLEM_FIELDS: dict[str, tuple[type, ...]] = {
 }
 DATA_FIELDS: dict[str, tuple[type, ...]] = {
     "n_samples": (int,), "whitening_residual": NUMBER, "whitened": (bool,),
+    "whitening_scale": (*NUMBER, type(None)),
     "sigma_min_x": NUMBER, "xxt_full_rank": (bool,),
 }
 BOUND_FIELDS = ["id", "init", "point", "kind", "paper", "theorem", "applies", "reason",
@@ -780,7 +781,8 @@ def check_document(doc: dict[str, Any]) -> None:
         assert isinstance(b["applies"], bool)
         assert b["init"] is None or isinstance(b["init"], str)
         assert b["point"] is None or b["point"] in ("weights", "balanced minimum")
-        if b["id"].startswith("nguegnang"):
+        if b["id"].startswith("nguegnang") or (b["id"] == "aposteriori.pl_ball"
+                                               and b["point"] is None):
             assert b["init"] in init_names
         elif b["id"] in INIT_BOUNDS:
             assert b["init"] == INIT_BOUNDS[b["id"]]
@@ -788,6 +790,8 @@ def check_document(doc: dict[str, Any]) -> None:
             assert b["init"] is None
         if b["id"] in ("nar_sastry.thm1", "stability.exact"):
             assert b["point"] is not None
+        elif b["id"] == "aposteriori.pl_ball":
+            assert b["point"] in (None, "weights")
         else:
             assert b["point"] is None
         if not b["applies"]:
@@ -817,6 +821,10 @@ def check_document(doc: dict[str, Any]) -> None:
             if key in ("log10_p", "log10_q"):
                 assert isinstance(value, list) and all(is_log10(v) for v in value)
                 assert len(value) == p["depth"] + 1
+            elif key == "certificate":  # aposteriori.pl_ball (docs/certificate.md)
+                assert isinstance(value, dict) and isinstance(value["certified"], bool)
+                assert value["certified"] is b["applies"]
+                assert "level" in value if value["certified"] else "reason" in value
             else:
                 assert is_scalar(value), (key, value)
         if b["id"] == "stability.exact" and b["extras"]:
