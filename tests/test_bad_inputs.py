@@ -27,6 +27,11 @@ _PRELUDE = (
 )
 
 
+#: 104 subprocesses under a 4 GB address-space limit: minutes, so `.ci/run` runs them
+#: in its slow pass (`pytest -m slow`), not in the fast default suite.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
     tmp = tmp_path_factory.mktemp("badinput")

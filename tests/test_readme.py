@@ -82,6 +82,7 @@ def test_quickstart_second_command_runs_pytest() -> None:
     assert argv == ["python", "-m", "pytest", "-q"]
 
 
+@pytest.mark.slow
 def test_python_api_example_runs() -> None:
     """The README's Python API block runs as written (from the repository root)."""
     text = README.read_text(encoding="utf-8")
