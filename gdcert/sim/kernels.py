@@ -43,7 +43,7 @@ from gdcert.sim import _numba_env  # noqa: F401  (sets NUMBA_CACHE_DIR before nu
 
 # isort: split
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: Products with at most this many multiply–adds ``n·k·m`` use plain loops, larger ones BLAS.
 #: Measured on the benchmark machine (docs/performance.md): loops win up to about 10×10×10;
@@ -58,6 +58,7 @@ _FASTMATH = {"reassoc", "contract"}
 STOP_TARGET = 0
 STOP_DIVERGED = 1
 STOP_BUDGET = 2
+STOP_STALLED = 3
 
 #: Columns of the per-record value array ``rec_vals[t, r, :]``.
 REC_LOSS = 0
@@ -125,6 +126,7 @@ class Controls(NamedTuple):
     promise_rtol: float
     envelope: bool
     envelope_optimal: float
+    stall_window: int
 
 
 class LinearInputs(NamedTuple):
@@ -173,27 +175,33 @@ def _mat(buf, off, rows, cols):
 
 
 @njit(cache=True)
-def _blas(x, y, out, accumulate):
-    """``out = x @ y`` (or ``+=``) through BLAS ``dgemm``; ``x``/``y`` may be ``.T`` views."""
-    if accumulate:
-        out += np.dot(x, y)
-    else:
-        np.dot(x, y, out)
+def _transposed(src, off, rows, cols):
+    """A new C-contiguous ``cols × rows`` array holding the transpose of the ``rows × cols``
+    row-major matrix at ``src[off]``."""
+    dst = np.empty((cols, rows))
+    for i in range(rows):
+        for j in range(cols):
+            dst[j, i] = src[off + i * cols + j]
+    return dst
 
 
 @njit(cache=True)
 def _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """:func:`_gemm` for large products: BLAS on views of the flat buffers."""
+    """:func:`_gemm` for large products: one BLAS ``dgemm`` on C-contiguous operands.
+
+    A transposed operand is first copied into a contiguous transpose (``O(d²)``), so BLAS
+    always runs its non-transposed (NN) kernel: scipy's OpenBLAS reached 28 GFLOP/s on NN
+    64×64 products but 11 on NT/TN ones (docs/performance.md). The flags are ``int``
+    (0/1), not ``bool``: the caller passes runtime values, so numba compiles this once
+    instead of once per combination of literal flags and offsets.
+    """
+    x = _transposed(a, oa, k, n) if ta != 0 else _mat(a, oa, n, k)
+    y = _transposed(b, ob, m, k) if tb != 0 else _mat(b, ob, k, m)
     dst = _mat(out, oo, n, m)
-    if ta:
-        if tb:
-            _blas(_mat(a, oa, k, n).T, _mat(b, ob, m, k).T, dst, accumulate)
-        else:
-            _blas(_mat(a, oa, k, n).T, _mat(b, ob, k, m), dst, accumulate)
-    elif tb:
-        _blas(_mat(a, oa, n, k), _mat(b, ob, m, k).T, dst, accumulate)
+    if accumulate != 0:
+        dst += np.dot(x, y)
     else:
-        _blas(_mat(a, oa, n, k), _mat(b, ob, k, m), dst, accumulate)
+        np.dot(x, y, dst)
 
 
 @njit(cache=True, inline="always")
@@ -207,7 +215,10 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views.
     """
     if n * k * m > _LOOP_MAX_MNK:
-        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+        # ``+ 0`` turns literal flags/offsets of the (inlined) call site into runtime ints:
+        # numba would otherwise compile _gemm_blas once per combination of literals
+        _gemm_blas(a, oa + 0, ta + 0, b, ob + 0, tb + 0, out, oo + 0, n + 0, k + 0, m + 0,
+                   accumulate + 0)
         return
     # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
     sa_r = 1 if ta else k
@@ -597,22 +608,31 @@ def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
     info_i[2] = n_rec
 
 
-@njit(cache=True)
-def _tail_row(tail, k, loss, gsq, theta, proj):
-    """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖``, fingerprint ``⟨p_f, θ_k⟩``."""
+@njit(cache=True, inline="always")
+def _tail_row(tail, k, loss, gsq, theta, proj, fp_from):
+    """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖`` and, from step ``fp_from`` on,
+    the fingerprint ``⟨p_f, θ_k⟩``.
+
+    ``fp_from = max_iter − TAIL + 1``: the fingerprints are read only for runs that use the
+    whole budget (:mod:`gdcert.sim.classify`), so only the last ``TAIL`` steps before the
+    budget pay for the ``N_FP`` projections (the engine marks the other rows NaN).
+    """
     row = k % TAIL
     tail[row, TAIL_LOSS] = loss
     tail[row, TAIL_GRAD] = math.sqrt(gsq)
-    for f in range(N_FP):
-        acc = 0.0
-        for q in range(theta.shape[0]):
-            acc += proj[f, q] * theta[q]
-        tail[row, TAIL_FP + f] = acc
+    if k >= fp_from:
+        for f in range(N_FP):
+            acc = 0.0
+            for q in range(theta.shape[0]):
+                acc += proj[f, q] * theta[q]
+            tail[row, TAIL_FP + f] = acc
 
 
 @njit(cache=True)
-def _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
-    """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``); ratio ``1 + increase/|ℓ_0|``."""
+def _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
+    """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``) after the loss rose (or is NaN);
+    ratio ``1 + increase/|ℓ_0|``. Called only when ``not ℓ_k ≤ ℓ_{k−1}``: a step that does
+    not raise the loss has ratio 1, which never raises the recorded worst."""
     inc = loss - loss_prev
     if not inc <= rtol * abs(loss_prev) and prom_i[PROM_MONOTONE, PROM_FIRST] < 0:
         prom_i[PROM_MONOTONE, PROM_FIRST] = k
@@ -620,6 +640,21 @@ def _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
     if ratio > prom_f[PROM_MONOTONE]:
         prom_f[PROM_MONOTONE] = ratio
         prom_i[PROM_MONOTONE, PROM_WORST] = k
+
+
+#: A stall window ends "stalled" when the loss gap to the target shrank by less than this
+#: fraction against the previous window (``ctl.stall_window``).
+STALL_RTOL = 1e-3
+
+
+@njit(cache=True, inline="always")
+def _window_end(win_min, loss_target, prev_gap):
+    """End of a stall window: ``(stalled, gap)``. ``win_min`` is the least loss of the
+    window; its gap to the target, ``win_min − loss_target``, against the previous window's:
+    a gap that shrank by less than :data:`STALL_RTOL` means the run is not converging (a
+    settled orbit, a bounded oscillation, a crawl far too slow for the budget)."""
+    gap = win_min - loss_target
+    return not gap < (1.0 - STALL_RTOL) * prev_gap, gap
 
 
 @njit(cache=True)
@@ -706,6 +741,11 @@ def _gd_target(t, prob, ctl, inp, out):
     n_rec = 0
     k = 0
     stop = STOP_BUDGET
+    fp_from = ctl.max_iter - TAIL + 1
+    window = ctl.stall_window
+    win_left = window
+    win_min = math.inf
+    prev_gap = math.inf
     while True:
         cur = ring[k % 4]
         nxt = ring[(k + 1) % 4]
@@ -723,11 +763,11 @@ def _gd_target(t, prob, ctl, inp, out):
             # η_k = min(a1, a2 / (k+1)^γ)
             eta = min(a1, a2 / (k + 1.0) ** gamma)
         gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
-        _tail_row(tail, k, loss, gsq, cur, prob.proj)
+        _tail_row(tail, k, loss, gsq, cur, prob.proj, fp_from)
 
-        # ---- promises at θ_k
-        if k >= 1:
-            _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
+        # ---- promises at θ_k (the monotone one: one compare unless the loss rose)
+        if k >= 1 and not loss <= loss_prev:
+            _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
         finite = math.isfinite(loss)
         if bal_on and finite:
             b = _balancedness_above(cur, widths, w_off, bal_max)
@@ -756,6 +796,16 @@ def _gd_target(t, prob, ctl, inp, out):
         loss_prev = loss
 
         code = _stop_code(loss, loss0, ctl.loss_target, ctl.div_factor, k, ctl.max_iter)
+        if window > 0 and code < 0:
+            # stall test (ctl.stall_window > 0): one compare per step, more once a window
+            win_min = min(win_min, loss)
+            win_left -= 1
+            if win_left == 0:
+                stalled, prev_gap = _window_end(win_min, ctl.loss_target, prev_gap)
+                if stalled:
+                    code = STOP_STALLED
+                win_left = window
+                win_min = math.inf
         stopping = code >= 0
         if stopping:
             stop = code
@@ -783,17 +833,14 @@ def _gd_target(t, prob, ctl, inp, out):
     _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
 
 
-@njit(cache=True, parallel=True)
-def _gd_batch_parallel(prob, ctl, inp, out):
-    """:func:`_gd_target` for ``T`` trajectories (rows of ``inp.theta0``), in parallel."""
-    for t in prange(inp.theta0.shape[0]):
-        _gd_target(t, prob, ctl, inp, out)
+@njit(cache=True, nogil=True)
+def _gd_batch(prob, ctl, inp, out, first, stop):
+    """:func:`_gd_target` for trajectories ``first..stop−1``, one after another.
 
-
-@njit(cache=True)
-def _gd_batch_serial(prob, ctl, inp, out):
-    """:func:`_gd_target` for ``T`` trajectories one after another (no thread pool)."""
-    for t in range(inp.theta0.shape[0]):
+    Releases the GIL: the engine runs several calls on disjoint ranges from Python threads,
+    so one compiled kernel (no ``prange`` twin) serves serial and parallel runs.
+    """
+    for t in range(first, stop):
         _gd_target(t, prob, ctl, inp, out)
 
 
@@ -954,9 +1001,9 @@ def _relu_gd(t, arg, ctl, inp, out):
             gsq += g * g
             # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
             nxt[q] = cur[q] - eta * g
-        _tail_row(tail, k, loss, gsq, cur, arg.proj)
-        if k >= 1:
-            _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
+        _tail_row(tail, k, loss, gsq, cur, arg.proj, ctl.max_iter - TAIL + 1)
+        if k >= 1 and not loss <= loss_prev:
+            _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
         loss_prev = loss
         code = _stop_code(loss, loss0, loss_target, ctl.div_factor, k, ctl.max_iter)
         stopping = code >= 0
@@ -979,15 +1026,9 @@ def _relu_gd(t, arg, ctl, inp, out):
     _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
 
 
-@njit(cache=True, parallel=True)
-def _relu_batch_parallel(arg, ctl, inp, out):
-    """:func:`_relu_gd` for ``T`` trajectories in parallel (``prange``)."""
-    for t in prange(inp.theta0.shape[0]):
-        _relu_gd(t, arg, ctl, inp, out)
-
-
-@njit(cache=True)
-def _relu_batch_serial(arg, ctl, inp, out):
-    """:func:`_relu_gd` for ``T`` trajectories one after another (no thread pool)."""
-    for t in range(inp.theta0.shape[0]):
+@njit(cache=True, nogil=True)
+def _relu_batch(arg, ctl, inp, out, first, stop):
+    """:func:`_relu_gd` for trajectories ``first..stop−1`` (GIL released, as
+    :func:`_gd_batch`)."""
+    for t in range(first, stop):
         _relu_gd(t, arg, ctl, inp, out)
