@@ -47,14 +47,18 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
               progress: Callable[[float, float], None] | None = None) -> Edge:
     """Locate the empirical edge to relative precision ``rtol``.
 
-    ``start`` is the first guess (default: Nar & Sastry's Corollary 1 where it applies,
-    else 1). Non-monotone behaviour (a step size that converges above one that does not)
+    ``start`` is the first guess (default: Nar & Sastry's Corollary 1 where it applies —
+    then the first round probes just below it —, else 1). Every round runs its candidates
+    × seeds as one batch; a candidate's run stops early once it diverges or stalls (its
+    loss gap to the target shrank by less than 0.1 % over a window of ``iterations/20``
+    steps: a settled orbit or oscillation, which would not reach the target within the
+    budget either). ``evaluations`` counts runs, ``iterations_spent`` their GD steps.
+    Non-monotone behaviour (a step size that converges above one that does not)
     is resolved towards the smallest failure: the edge is the largest step size below
     which every tested step size converged.
     """
     from gdcert.sim.edge import search
-    from gdcert.sim.engine import Schedule
-    from gdcert.sim.models import Job, LinearModel, RunSettings
+    from gdcert.sim.engine import Schedule, run_batch
 
     spec = InitSpec(name=init) if isinstance(init, str) else init
     seeds = tuple(seeds)
@@ -62,14 +66,21 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
     init_objs = [_inits.from_spec(spec, problem.widths, s) for s in seeds]
     inits0 = [i.weights() for i in init_objs]
     bounds = edge_bounds(problem, init_objs)
-    model = LinearModel(gd_problem(problem))
-    settings = RunSettings(max_iter=iterations, loss_target=problem.optimal_loss + tol,
-                           record_every=max(iterations, 1))
+    gd = gd_problem(problem)
+    target = problem.optimal_loss + tol
     seen: list[tuple[float, bool]] = []
+    spent = [0]
 
     def converge(etas: Sequence[float]) -> list[bool]:
-        jobs = [Job(w, Schedule.constant(e)) for e in etas for w in inits0]
-        stops = [t.stop == "target" for t in model.run(jobs, settings)]
+        # every candidate × seed in one batch; a run that stops "stalled" (its loss gap
+        # shrank by < 0.1 % over a window of iterations/20 steps: a settled orbit or
+        # oscillation) or diverges has not converged, and stops early
+        trajs = run_batch(gd, [w for _ in etas for w in inits0],
+                          [Schedule.constant(e) for e in etas for _ in inits0],
+                          max_iter=iterations, loss_target=target,
+                          record_every=max(iterations, 1), stall_window=_stall_window(iterations))
+        spent[0] += sum(t.iterations for t in trajs)
+        stops = [t.stop == "target" for t in trajs]
         out = [all(stops[i * len(seeds):(i + 1) * len(seeds)]) for i in range(len(etas))]
         seen.extend(zip(etas, out, strict=True))
         if progress is not None:
@@ -77,12 +88,21 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
                      min((e for e, ok in seen if not ok), default=math.inf))
         return out
 
+    cor1 = next((b for b in bounds if b.id == "nar_sastry.cor1" and b.applies), None)
+    upper = cor1.max_step if cor1 is not None and math.isfinite(cor1.max_step) else None
     if start is None:
-        cor1 = next((b for b in bounds if b.id == "nar_sastry.cor1" and b.applies), None)
-        start = cor1.max_step if cor1 is not None and math.isfinite(cor1.max_step) else 1.0
+        start = upper if upper is not None else 1.0
+    else:
+        upper = None  # an explicit first guess: bracket around it
     lo, hi, history = search(converge, start=start, rtol=rtol, per_round=per_round,
-                             what=f"within {iterations} iterations from init {spec.name} ")
+                             what=f"within {iterations} iterations from init {spec.name} ",
+                             upper=upper)
     ratios = {ratio_key(b): b.max_step / lo for b in bounds if _relevant(b, spec.name)}
     return Edge(edge=lo, bracket=(lo, hi), init=spec.name, seeds=seeds, iterations=iterations,
                 tolerance=tol, evaluations=len(history) * len(seeds), ratios=ratios,
-                bounds=tuple(bounds), history=tuple(history))
+                bounds=tuple(bounds), history=tuple(history), iterations_spent=spent[0])
+
+
+def _stall_window(iterations: int) -> int:
+    """Steps per stall window of an edge candidate: a twentieth of the budget (≥ 50)."""
+    return max(50, iterations // 20)

@@ -23,6 +23,8 @@ class Edge:
     ratios: dict[str, float]
     bounds: tuple[Bound, ...] = field(repr=False)
     history: tuple[tuple[float, bool], ...] = field(repr=False, default=())
+    #: GD steps over all runs of the search (``evaluations`` counts the runs).
+    iterations_spent: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -34,6 +36,7 @@ class Edge:
             "iterations": self.iterations,
             "tolerance": self.tolerance,
             "evaluations": self.evaluations,
+            "iterations_spent": self.iterations_spent,
             "ratios": jsonable(self.ratios),
             "bounds": [b.to_dict() for b in self.bounds],
             "history": [{"step_size": e, "converged_all_seeds": ok} for e, ok in self.history],
