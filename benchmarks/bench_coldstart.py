@@ -53,8 +53,10 @@ def run_once(args: list[str], cache: Path, tree: Path | None) -> tuple[float, fl
     before = _count_files(cache)
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "gdcert", *args], env=env, cwd=tempfile.gettempdir(),
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # cwd outside the repository, so that ``--tree`` (PYTHONPATH) decides which gdcert runs
+    proc = subprocess.run([sys.executable, "-m", "gdcert", *args], env=env,
+                          cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)

@@ -77,6 +77,9 @@ def cli() -> None:
     \b
     Exit codes: 0 ok · 1 a check failed · 2 usage/input error · 3 internal error.
     """
+    from gdcert.cli.cache import install_compile_status
+
+    install_compile_status()  # "compiling kernels (first run only)…" on stderr
 
 
 def _register() -> None:

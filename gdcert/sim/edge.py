@@ -6,8 +6,9 @@ Found by batched bracketing and batched bisection on a log scale: each round ask
 the API), until the bracket is within ``rtol``. With a known upper bound (Nar & Sastry's
 Corollary 1 is necessary for convergence to a global minimum, and the edge sat within
 0.97–1.00 × of it in the audited identity and ZAS cases) the first round spreads its
-candidates just below that bound; otherwise it brackets by factors of 4 around a guess. This module only searches: the API supplies ``converge`` (simulation) and the
-starting guess (a bound), and compares the bounds with the result.
+candidates just below that bound; otherwise it brackets by factors of 4 around a guess.
+This module only searches: the API supplies ``converge`` (simulation) and the starting
+guess or upper bound (from the bounds), and compares the bounds with the result.
 """
 
 from __future__ import annotations
