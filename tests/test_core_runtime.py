@@ -1,4 +1,4 @@
-"""Runtime behaviour of the GD core added for fast cold starts and edge searches: the stall
+"""Runtime behaviour of the GD core added for fast cold starts and edge searches: the orbit
 stop, the tail fingerprints (last 128 steps before the budget only), one kernel for serial
 and threaded runs, the compile notice, and the edge search's first round below an upper
 bound. No timings: only what is computed."""
@@ -32,30 +32,39 @@ def _scalar(depth: int = 2) -> tuple[GDProblem, list[np.ndarray]]:
         [np.array([[1.2]]), np.array([[0.8]])]
 
 
-def test_stall_stops_an_orbit_early_and_spares_converging_runs() -> None:
+def test_orbit_stop_ends_an_orbit_early_and_spares_converging_runs() -> None:
     prob, init = _scalar()
     etas = [0.3, 0.9, 1.05]
     full = run_batch(prob, [init] * 3, [Schedule.constant(e) for e in etas], max_iter=20_000,
                      loss_target=1e-20, div_factor=1e6, record_every=0)
     stall = run_batch(prob, [init] * 3, [Schedule.constant(e) for e in etas], max_iter=20_000,
-                      loss_target=1e-20, div_factor=1e6, record_every=0, stall_window=1000)
+                      loss_target=1e-20, div_factor=1e6, record_every=0, orbit_window=256)
     for f, s in zip(full, stall, strict=True):
         if f.stop == "target":
             # a converging run is not touched by the stall test
             assert (s.stop, s.iterations) == ("target", f.iterations)
             np.testing.assert_array_equal(s.final_weights[0], f.final_weights[0])
         else:
-            # one that does not converge stops early (or diverges as before)
-            assert s.stop in ("stalled", "diverged") and s.iterations < f.iterations
-            assert s.stop != "stalled" or (s.iterations + 1) % 1000 == 0
+            # one that settles on an orbit stops early (or diverges as before)
+            assert s.stop in ("orbit", "diverged") and s.iterations < f.iterations
+            assert s.stop != "orbit" or (s.iterations + 1) % 256 == 0
     assert {t.stop for t in full} >= {"target"} and any(t.stop != "target" for t in full)
 
 
-def test_stall_window_checked() -> None:
+def test_orbit_window_checked() -> None:
     prob, init = _scalar()
-    with pytest.raises(ValueError, match="stall_window"):
+    with pytest.raises(ValueError, match="orbit_window"):
         run_batch(prob, [init], [Schedule.constant(0.1)], max_iter=10, loss_target=0.0,
-                  stall_window=-1)
+                  orbit_window=-1)
+
+
+def test_orbit_stop_spares_a_plateau() -> None:
+    """Constant loss (a saddle: ℓ = ½ at w = 0) is no orbit: the run uses its budget."""
+    prob, _ = _scalar()
+    zero = [np.zeros((1, 1)), np.zeros((1, 1))]
+    t = run_batch(prob, [zero], [Schedule.constant(0.1)], max_iter=2000, loss_target=1e-12,
+                  orbit_window=256)[0]
+    assert (t.stop, t.iterations) == ("budget", 2000)
 
 
 def test_fingerprints_only_in_the_last_tail_before_the_budget() -> None:

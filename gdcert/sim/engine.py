@@ -43,7 +43,7 @@ MAX_RECORD_VALUES = 50_000_000
 SHARPNESS_ITERS = 20
 
 _STOP_NAMES = {_k.STOP_TARGET: "target", _k.STOP_DIVERGED: "diverged", _k.STOP_BUDGET: "budget",
-               _k.STOP_STALLED: "stalled"}
+               _k.STOP_ORBIT: "orbit"}
 
 
 # ----------------------------------------------------------------------------- checks
@@ -176,7 +176,7 @@ class Trajectory:
     (exact spectral-norm ``b(W⃗)``) and ``sharpness`` (``λ_max(∇²ℓ)`` estimated by power
     iteration with Hessian–vector products) when tracked. ``iterations`` is the number of
     steps taken ``K``; ``stop`` is ``"target"``, ``"diverged"`` or ``"budget"`` (or
-    ``"stalled"``, only when :func:`run_batch` is asked to detect stalls);
+    ``"orbit"``, only when :func:`run_batch` is asked to stop settled orbits);
     ``final_weights`` are ``W_1..W_L`` at ``θ_K``; ``step_norm_last = ‖θ_K − θ_{K−1}‖`` and
     ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when ``K`` < 1 resp. 2).
 
@@ -597,7 +597,7 @@ def run_batch(
     lemma3: DirectionPromise | Sequence[DirectionPromise | None] | None = None,
     promise_rtol: float = PROMISE_RTOL,
     parallel: bool = True,
-    stall_window: int = 0,
+    orbit_window: int = 0,
 ) -> list[Trajectory]:
     """Run GD from each ``inits[t]`` with ``schedules[t]``; one :class:`Trajectory` each.
 
@@ -619,10 +619,11 @@ def run_batch(
     (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``) with BLAS capped to one thread;
     otherwise one after another. The same compiled kernel serves both.
 
-    ``stall_window > 0`` also stops a run as ``"stalled"`` at the end of a window of that
-    many steps if the least loss of the window came less than 0.1 % closer to
-    ``loss_target`` than the previous window's (a settled orbit or oscillation, or a
-    crawl): for searches that only ask "does it reach the target?" (:mod:`gdcert.sim.edge`).
+    ``orbit_window > 0`` also stops a run as ``"orbit"`` when, at two consecutive checks
+    ``orbit_window`` steps apart, its last 128 losses lie above ``loss_target`` and repeat
+    with a period ``2..64`` to ``1e-10`` of their range (a settled orbit; a plateau or a
+    growing or decaying oscillation does not qualify): for searches that only ask "does it
+    reach the target?" (:mod:`gdcert.sim.edge`).
     The tail fingerprints cover only the last 128 steps before ``max_iter`` (NaN for
     earlier steps): the classifier reads them only for runs that used the whole budget.
     """
@@ -675,11 +676,11 @@ def run_batch(
         has_sigma=bool(has_sigma), loss_ls=float(problem.loss_ls),
         proj=fingerprint_vectors(n_params),
     )
-    if int(stall_window) != stall_window or stall_window < 0:
-        raise ValueError(f"stall_window must be an integer >= 0 (0 = off), got {stall_window}")
+    if int(orbit_window) != orbit_window or orbit_window < 0:
+        raise ValueError(f"orbit_window must be an integer >= 0 (0 = off), got {orbit_window}")
     ctl = _controls(max_iter, float(loss_target), div, every, bool(track_balancedness),
                     bool(track_sharpness), rtol, bool(envelope), float(envelope_optimal_loss),
-                    int(stall_window))
+                    int(orbit_window))
     inp = _k.LinearInputs(
         theta0=theta0,
         a1=np.array([float(s.a1) for s in schedules]),
@@ -738,7 +739,7 @@ def run_batch(
 
 def _controls(max_iter: int, loss_target: float, div_factor: float, record_every: int,
               track_bal: bool, track_sharp: bool, promise_rtol: float, envelope: bool,
-              envelope_optimal: float, stall_window: int = 0) -> Any:
+              envelope_optimal: float, orbit_window: int = 0) -> Any:
     """The kernels' :class:`~gdcert.sim.kernels.Controls`, every field of one fixed type
     (so numba compiles one specialisation)."""
     return _k.Controls(
@@ -746,7 +747,7 @@ def _controls(max_iter: int, loss_target: float, div_factor: float, record_every
         record_every=int(record_every), track_bal=bool(track_bal),
         track_sharp=bool(track_sharp), sharp_iters=int(SHARPNESS_ITERS),
         promise_rtol=float(promise_rtol), envelope=bool(envelope),
-        envelope_optimal=float(envelope_optimal), stall_window=int(stall_window),
+        envelope_optimal=float(envelope_optimal), orbit_window=int(orbit_window),
     )
 
 

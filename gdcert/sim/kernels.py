@@ -58,7 +58,7 @@ _FASTMATH = {"reassoc", "contract"}
 STOP_TARGET = 0
 STOP_DIVERGED = 1
 STOP_BUDGET = 2
-STOP_STALLED = 3
+STOP_ORBIT = 3
 
 #: Columns of the per-record value array ``rec_vals[t, r, :]``.
 REC_LOSS = 0
@@ -126,7 +126,7 @@ class Controls(NamedTuple):
     promise_rtol: float
     envelope: bool
     envelope_optimal: float
-    stall_window: int
+    orbit_window: int
 
 
 class LinearInputs(NamedTuple):
@@ -214,8 +214,40 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     ``ta``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb``); ``out`` starts at
     ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
     the flat buffers, inlined into the caller, with no array views (a view costs reference
-    counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views.
+    counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views. Square
+    products of size 2 and 4 run loops with compile-time trip counts and strides,
+    which LLVM unrolls completely (about 3× the generic loop at these sizes); the step
+    kernels call this, :func:`_gemm_generic` serves the rarer Hessian–vector products.
     """
+    if n == k and k == m:
+        if n == 4:
+            _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, 4, accumulate)
+            return
+        if n == 2:
+            _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, 2, accumulate)
+            return
+    _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+
+
+@njit(cache=True, inline="always")
+def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size, accumulate):
+    """:func:`_gemm` for a square ``size × size`` product, ``size`` a literal at the call
+    site: every loop bound and stride is a constant after inlining."""
+    sa_r = 1 if ta else size
+    sa_c = size if ta else 1
+    sb_r = 1 if tb else size
+    sb_c = size if tb else 1
+    for i in range(size):
+        for j in range(size):
+            acc = out[oo + i * size + j] if accumulate else 0.0
+            for p in range(size):
+                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
+            out[oo + i * size + j] = acc
+
+
+@njit(cache=True, inline="always")
+def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """:func:`_gemm` with runtime sizes: loops when small, else BLAS."""
     if n * k * m > _LOOP_MAX_MNK:
         # ``+ 0`` turns literal flags/offsets of the (inlined) call site into runtime ints:
         # numba would otherwise compile _gemm_blas once per combination of literals
@@ -354,8 +386,8 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
         src = pre_off[i - 1]
         dst = pre_off[i]
         # dP_j = V_j P_{j-1} + W_j dP_{j-1}
-        _gemm(v, off, False, pre, src, False, dpre, dst, rows, cols, d0, False)
-        _gemm(theta, off, False, dpre, src, False, dpre, dst, rows, cols, d0, True)
+        _gemm_generic(v, off, False, pre, src, False, dpre, dst, rows, cols, d0, False)
+        _gemm_generic(theta, off, False, dpre, src, False, dpre, dst, rows, cols, d0, True)
     a_cur = bufs[0]
     a_nxt = bufs[1]
     da_cur = bufs[2]
@@ -364,7 +396,8 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
     a_cur[:size] = g_buf[:size]
     if has_sigma:
         # dG = dW Σ
-        _gemm(dpre, pre_off[n_layers - 1], False, sigma, 0, False, da_cur, 0, dl, d0, d0, False)
+        _gemm_generic(dpre, pre_off[n_layers - 1], False, sigma, 0, False, da_cur, 0, dl, d0, d0,
+                      False)
     else:
         da_cur[:size] = dpre[pre_off[n_layers - 1] : pre_off[n_layers - 1] + size]
     for i in range(n_layers - 1, -1, -1):
@@ -376,12 +409,12 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
         else:
             src = pre_off[i - 1]
             # d∇_{W_j} = dA_j P_{j-1}ᵀ + A_j dP_{j-1}ᵀ
-            _gemm(da_cur, 0, False, pre, src, True, out, off, rows, d0, cols, False)
-            _gemm(a_cur, 0, False, dpre, src, True, out, off, rows, d0, cols, True)
+            _gemm_generic(da_cur, 0, False, pre, src, True, out, off, rows, d0, cols, False)
+            _gemm_generic(a_cur, 0, False, dpre, src, True, out, off, rows, d0, cols, True)
             # dA_{j-1} = V_jᵀ A_j + W_jᵀ dA_j ;  A_{j-1} = W_jᵀ A_j
-            _gemm(v, off, True, a_cur, 0, False, da_nxt, 0, cols, rows, d0, False)
-            _gemm(theta, off, True, da_cur, 0, False, da_nxt, 0, cols, rows, d0, True)
-            _gemm(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
+            _gemm_generic(v, off, True, a_cur, 0, False, da_nxt, 0, cols, rows, d0, False)
+            _gemm_generic(theta, off, True, da_cur, 0, False, da_nxt, 0, cols, rows, d0, True)
+            _gemm_generic(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
             a_cur, a_nxt = a_nxt, a_cur
             da_cur, da_nxt = da_nxt, da_cur
 
@@ -644,19 +677,48 @@ def _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
         prom_i[PROM_MONOTONE, PROM_WORST] = k
 
 
-#: A stall window ends "stalled" when the loss gap to the target shrank by less than this
-#: fraction against the previous window (``ctl.stall_window``).
-STALL_RTOL = 1e-3
+#: A run is on a settled orbit when its losses over the tail repeat with a period
+#: ``2 ≤ p ≤ TAIL/2`` to this fraction of their range (:func:`_settled_orbit`)...
+ORBIT_LOSS_RTOL = 1e-10
+#: ... and that range exceeds this fraction of the largest loss (a real oscillation, not a
+#: plateau, whose constant loss "repeats" with every period).
+ORBIT_MIN_RANGE = 1e-6
 
 
-@njit(cache=True, inline="always")
-def _window_end(win_min, loss_target, prev_gap):
-    """End of a stall window: ``(stalled, gap)``. ``win_min`` is the least loss of the
-    window; its gap to the target, ``win_min − loss_target``, against the previous window's:
-    a gap that shrank by less than :data:`STALL_RTOL` means the run is not converging (a
-    settled orbit, a bounded oscillation, a crawl far too slow for the budget)."""
-    gap = win_min - loss_target
-    return not gap < (1.0 - STALL_RTOL) * prev_gap, gap
+@njit(cache=True)
+def _settled_orbit(tail, k, loss_target):
+    """True if the last ``TAIL`` losses (steps ``k−TAIL+1..k`` in the tail ring) are above
+    ``loss_target`` and repeat with some period ``2 ≤ p ≤ TAIL/2``:
+    ``|ℓ_j − ℓ_{j−p}| ≤ ORBIT_LOSS_RTOL · (max ℓ − min ℓ)`` with
+    ``max ℓ − min ℓ > ORBIT_MIN_RANGE · max|ℓ|``.
+
+    A transient oscillation that grows or decays at any rate a run could leave within its
+    budget misses the repeat test by orders of magnitude (a rate ``r`` per step leaves a
+    mismatch ``≈ p·r`` of the range); only an orbit repeating to rounding passes.
+    """
+    if k < TAIL - 1:
+        return False
+    lo = math.inf
+    hi = -math.inf
+    for r in range(TAIL):
+        v = tail[r, TAIL_LOSS]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    if not (lo > loss_target and math.isfinite(hi)):
+        return False
+    spread = hi - lo
+    if not spread > ORBIT_MIN_RANGE * max(abs(hi), abs(lo)):
+        return False
+    limit = ORBIT_LOSS_RTOL * spread
+    for p in range(2, TAIL // 2 + 1):
+        repeats = True
+        for j in range(k - TAIL + 1 + p, k + 1):
+            if not abs(tail[j % TAIL, TAIL_LOSS] - tail[(j - p) % TAIL, TAIL_LOSS]) <= limit:
+                repeats = False
+                break
+        if repeats:
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -744,10 +806,9 @@ def _gd_target(t, prob, ctl, inp, out):
     k = 0
     stop = STOP_BUDGET
     fp_from = ctl.max_iter - TAIL + 1
-    window = ctl.stall_window
+    window = ctl.orbit_window
     win_left = window
-    win_min = math.inf
-    prev_gap = math.inf
+    orbit_before = False
     while True:
         cur = ring[k % 4]
         nxt = ring[(k + 1) % 4]
@@ -799,15 +860,15 @@ def _gd_target(t, prob, ctl, inp, out):
 
         code = _stop_code(loss, loss0, ctl.loss_target, ctl.div_factor, k, ctl.max_iter)
         if window > 0 and code < 0:
-            # stall test (ctl.stall_window > 0): one compare per step, more once a window
-            win_min = min(win_min, loss)
+            # orbit test (ctl.orbit_window > 0): every `window` steps; a settled orbit seen
+            # at two consecutive checks stops the run
             win_left -= 1
             if win_left == 0:
-                stalled, prev_gap = _window_end(win_min, ctl.loss_target, prev_gap)
-                if stalled:
-                    code = STOP_STALLED
                 win_left = window
-                win_min = math.inf
+                orbit_now = _settled_orbit(tail, k, ctl.loss_target)
+                if orbit_now and orbit_before:
+                    code = STOP_ORBIT
+                orbit_before = orbit_now
         stopping = code >= 0
         if stopping:
             stop = code
