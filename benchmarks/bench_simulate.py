@@ -7,8 +7,8 @@ per second, all trajectories together; against a numpy loop, numpy batched over 
 trajectories with stacked ``np.matmul`` for the batched case, and torch) and the core's
 share of numpy's matmul throughput at d = 64. Every method runs the same GD on the same
 target-form problem ``ℓ = ½‖W_L⋯W_1 − Φ‖_F²`` with the same step size; the numpy loop
-uses the same O(L) prefix/backward recursion as the kernel. PyTorch is skipped if it is not installed.
-Kernels are compiled (or loaded from cache) before timing.
+uses the same O(L) prefix/backward recursion as the kernel. PyTorch is skipped if it is
+not installed. Kernels are compiled (or loaded from cache) before timing.
 """
 
 from __future__ import annotations
