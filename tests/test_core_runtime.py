@@ -152,7 +152,7 @@ def test_search_below_an_upper_bound(fraction: float) -> None:
     assert lo <= fraction < hi and hi / lo <= 1.01
     assert calls[0] == [f for f in UPPER_FRACTIONS]
     assert (hi, False) in history and (lo, True) in history
-    if fraction >= 0.6:
+    if fraction >= 0.9:
         assert len(history) <= len(UPPER_FRACTIONS) + 2 * 6  # one round, at most two more
 
 

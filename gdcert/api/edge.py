@@ -46,7 +46,7 @@ def edge_bounds(problem: Problem, inits: Sequence[_inits.Init]) -> list[Bound]:
 
 def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = (0,),
               iterations: int = 20_000, tolerance: float | None = None, rtol: float = 0.01,
-              start: float | None = None, per_round: int = 6,
+              start: float | None = None, per_round: int | None = None,
               progress: Callable[[float, float], None] | None = None) -> Edge:
     """Locate the empirical edge to relative precision ``rtol``.
 
@@ -59,7 +59,8 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
     that converge within the budget leave and re-enter oscillations for thousands of steps
     (measured at d = 64, L = 10). ``evaluations`` counts runs, ``iterations_spent`` their
     GD steps.
-    Non-monotone behaviour (a step size that converges above one that does not)
+    ``per_round`` (default: numba's thread count, at least 2) candidates per bisection
+    round. Non-monotone behaviour (a step size that converges above one that does not)
     is resolved towards the smallest failure: the edge is the largest step size below
     which every tested step size converged.
     """
@@ -99,6 +100,12 @@ def find_edge(problem: Problem, *, init: InitSpec | str, seeds: Sequence[int] = 
         start = upper if upper is not None else 1.0
     else:
         upper = None  # an explicit first guess: bracket around it
+    if per_round is None:
+        # one candidate per thread: near the edge every run costs the whole budget, so
+        # more candidates per round than cores cost more than the extra narrowing saves
+        from gdcert.sim.engine import thread_count
+
+        per_round = max(2, thread_count())
     lo, hi, history = search(converge, start=start, rtol=rtol, per_round=per_round,
                              what=f"within {iterations} iterations from init {spec.name} ",
                              upper=upper)

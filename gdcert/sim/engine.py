@@ -523,7 +523,7 @@ def ensure_compiled(kernel: Any, args: tuple[Any, ...]) -> None:
         kernel.compile(sig)
 
 
-def _thread_count() -> int:
+def thread_count() -> int:
     """numba's thread count (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)."""
     import numba
 
@@ -546,7 +546,7 @@ def dispatch(kernel: Any, args: tuple[Any, ...], n_traj: int, *, parallel: bool,
     full = (*args, 0, n_traj)
     ensure_compiled(kernel, full)
     with np.errstate(over="ignore", invalid="ignore"):
-        threads = min(_thread_count(), n_traj) if parallel and n_traj > 1 else 1
+        threads = min(thread_count(), n_traj) if parallel and n_traj > 1 else 1
         if threads <= 1 or not hasattr(kernel, "overloads"):
             kernel(*full)
             return
