@@ -168,3 +168,35 @@ def test_search_without_upper_bound_unchanged() -> None:
     assert calls[0] == [4.0**k for k in range(-3, 4)]
     assert lo <= 0.37 < hi and hi / lo <= 1.01
     assert math.isfinite(hi)
+
+
+class _Tty:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def test_cli_compile_status_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal the notice is printed at once (to the process's stderr)."""
+    import sys
+
+    from gdcert.cli.cache import COMPILE_MESSAGE, compile_status, install_compile_status
+
+    tty = _Tty()
+    monkeypatch.setattr(sys, "__stderr__", tty)
+    with compile_status():
+        pass
+    assert tty.text == f"gdcert: {COMPILE_MESSAGE}\n"
+    install_compile_status()
+    try:
+        assert _numba_env._compile_notice is compile_status
+    finally:
+        _numba_env.set_compile_notice(None)

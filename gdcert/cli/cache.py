@@ -17,12 +17,21 @@ COMPILE_NOTICE_DELAY = 1.0
 
 @contextlib.contextmanager
 def compile_status() -> Iterator[None]:
-    """One line on stderr while kernels compile — at once on a terminal, else only once
-    compiling has taken :data:`COMPILE_NOTICE_DELAY` seconds (stdout is untouched)."""
-    def say() -> None:
-        click.echo(f"gdcert: {COMPILE_MESSAGE}", err=True)
+    """One line on the process's stderr while kernels compile — at once on a terminal, else
+    only once compiling has taken :data:`COMPILE_NOTICE_DELAY` seconds.
 
-    if sys.stderr.isatty():
+    Written to ``sys.__stderr__``: the notice is about this process (a one-time
+    compilation), not part of a command's output, so a redirected ``sys.stderr`` (click's
+    ``CliRunner``) keeps exactly the command's messages whatever the state of the cache.
+    """
+    stream = sys.__stderr__
+
+    def say() -> None:
+        if stream is not None:
+            stream.write(f"gdcert: {COMPILE_MESSAGE}\n")
+            stream.flush()
+
+    if stream is not None and stream.isatty():
         say()
         yield
         return
