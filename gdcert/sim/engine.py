@@ -3,8 +3,8 @@
 This wraps the compiled kernels of :mod:`gdcert.sim.kernels`. It checks its inputs,
 converts every array once to C-contiguous float64 (so numba compiles one specialisation),
 packs the layers of each trajectory into one flat vector with offsets, runs the kernel
-(``T`` trajectories in parallel over numba's threads), and unpacks the results into
-:class:`Trajectory` objects.
+(``T`` trajectories in parallel on numba's thread count of Python threads; the kernel
+releases the GIL), and unpacks the results into :class:`Trajectory` objects.
 
 Mathematics (BOUNDS.md §1, sum convention): layers ``W_j ∈ R^{d_j × d_{j−1}}``,
 ``W = W_L⋯W_1``; target form ``ℓ = ½‖W − Φ‖_F²``; data form ``ℓ = ½‖Y − WX‖_F²``, evaluated
@@ -327,7 +327,7 @@ def _openblas_thread_api() -> tuple[Any, Any] | None:
 
 @contextlib.contextmanager
 def _single_threaded_blas() -> Iterator[None]:
-    """Cap scipy's OpenBLAS at one thread while numba's threads run trajectories in parallel.
+    """Cap scipy's OpenBLAS at one thread while several threads run trajectories.
 
     Without the cap each numba thread's ``dgemm`` would start its own BLAS threads and the
     two pools would oversubscribe the cores. The previous thread count is restored.
