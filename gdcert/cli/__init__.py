@@ -124,6 +124,10 @@ def cli(ctx: click.Context, max_memory: str | None, max_iterations: str | None,
         max_iterations=count(max_iterations, "--max-iterations"),
         max_seeds=count(max_seeds, "--max-seeds")))
 
+    from gdcert.cli.cache import install_compile_status
+
+    install_compile_status()  # "compiling kernels (first run only)…" on stderr
+
 
 def _register() -> None:
     from gdcert.cli.bound import bound

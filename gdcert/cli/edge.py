@@ -71,7 +71,7 @@ def edge(target: str | None, depth: int, data: str | None, samples_as_rows: bool
     console = Console()
     console.print(f"[bold]Empirical edge[/bold] η* = {result.edge:.5g} (bracket "
                   f"[{result.bracket[0]:.5g}, {result.bracket[1]:.5g}], {result.evaluations} "
-                  f"runs of ≤ {iterations} iterations)")
+                  f"runs of ≤ {iterations} iterations, {result.iterations_spent:,} in all)")
     if result.certified_edge is not None:
         level = (result.certificate or {}).get("level", "?")
         console.print(f"[bold green]Certified[/bold green] (computer-assisted, level {level}): "

@@ -23,6 +23,8 @@ class Edge:
     ratios: dict[str, float]
     bounds: tuple[Bound, ...] = field(repr=False)
     history: tuple[tuple[float, bool], ...] = field(repr=False, default=())
+    #: GD steps over all runs of the search (``evaluations`` counts the runs).
+    iterations_spent: int = 0
     #: The largest η certified (computer-assisted, ``aposteriori.pl_ball``) for every seed
     #: among fractions of the edge, with the certificate of the first seed (or, when none
     #: is certified, why not); ``None`` when not attempted.
@@ -39,6 +41,7 @@ class Edge:
             "iterations": self.iterations,
             "tolerance": self.tolerance,
             "evaluations": self.evaluations,
+            "iterations_spent": self.iterations_spent,
             "ratios": jsonable(self.ratios),
             "bounds": [b.to_dict() for b in self.bounds],
             "history": [{"step_size": e, "converged_all_seeds": ok} for e, ok in self.history],

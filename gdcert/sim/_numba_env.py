@@ -14,10 +14,13 @@ This module imports neither numpy nor numba, so ``gdcert cache clear`` stays che
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 #: The directory holding the kernels' source (numba keys its cache on this file's folder).
@@ -109,6 +112,24 @@ def clear_cache() -> int:
                 continue
             removed += 1
     return removed
+
+
+#: Set by the CLI (:func:`set_compile_notice`): makes the context manager wrapped around a
+#: kernel compilation (a status line on stderr). The simulator itself never prints.
+_compile_notice: Callable[[], AbstractContextManager[object]] | None = None
+
+
+def set_compile_notice(factory: Callable[[], AbstractContextManager[object]] | None) -> None:
+    """Install ``factory``: the engine enters ``factory()`` while numba compiles a kernel that
+    is not in the on-disk cache (``None``: no notice)."""
+    global _compile_notice
+    _compile_notice = factory
+
+
+def compile_notice() -> AbstractContextManager[object]:
+    """The installed compile notice (a no-op context manager when none is installed)."""
+    factory = _compile_notice
+    return factory() if factory is not None else contextlib.nullcontext()
 
 
 ensure_cache_dir()

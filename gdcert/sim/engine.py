@@ -3,8 +3,8 @@
 This wraps the compiled kernels of :mod:`gdcert.sim.kernels`. It checks its inputs,
 converts every array once to C-contiguous float64 (so numba compiles one specialisation),
 packs the layers of each trajectory into one flat vector with offsets, runs the kernel
-(``T`` trajectories in parallel over numba's threads), and unpacks the results into
-:class:`Trajectory` objects.
+(``T`` trajectories in parallel on numba's thread count of Python threads; the kernel
+releases the GIL), and unpacks the results into :class:`Trajectory` objects.
 
 Mathematics (BOUNDS.md §1, sum convention): layers ``W_j ∈ R^{d_j × d_{j−1}}``,
 ``W = W_L⋯W_1``; target form ``ℓ = ½‖W − Φ‖_F²``; data form ``ℓ = ½‖Y − WX‖_F²``, evaluated
@@ -42,7 +42,8 @@ MAX_RECORD_VALUES = 50_000_000
 #: Power iterations per sharpness estimate.
 SHARPNESS_ITERS = 20
 
-_STOP_NAMES = {_k.STOP_TARGET: "target", _k.STOP_DIVERGED: "diverged", _k.STOP_BUDGET: "budget"}
+_STOP_NAMES = {_k.STOP_TARGET: "target", _k.STOP_DIVERGED: "diverged", _k.STOP_BUDGET: "budget",
+               _k.STOP_ORBIT: "orbit"}
 
 
 # ----------------------------------------------------------------------------- checks
@@ -174,7 +175,8 @@ class Trajectory:
     ``loss``/``grad_norm`` (``‖∇ℓ‖_F`` over all layers) at each record; ``balancedness``
     (exact spectral-norm ``b(W⃗)``) and ``sharpness`` (``λ_max(∇²ℓ)`` estimated by power
     iteration with Hessian–vector products) when tracked. ``iterations`` is the number of
-    steps taken ``K``; ``stop`` is ``"target"``, ``"diverged"`` or ``"budget"``;
+    steps taken ``K``; ``stop`` is ``"target"``, ``"diverged"`` or ``"budget"`` (or
+    ``"orbit"``, only when :func:`run_batch` is asked to stop settled orbits);
     ``final_weights`` are ``W_1..W_L`` at ``θ_K``; ``step_norm_last = ‖θ_K − θ_{K−1}‖`` and
     ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when ``K`` < 1 resp. 2).
 
@@ -182,7 +184,8 @@ class Trajectory:
 
     * the tail — the last ``min(K + 1, 128)`` iterates ``θ_{K−n+1}, …, θ_K`` (oldest first):
       ``tail_loss``, ``tail_grad_norm`` and ``tail_fingerprint`` (``n × 4``: ``⟨p_f, θ_k⟩``
-      on fixed random unit vectors ``p_f``, :func:`fingerprint_vectors`), from which
+      on fixed random unit vectors ``p_f``, :func:`fingerprint_vectors`; computed only in
+      the last 128 steps before the budget, NaN for earlier steps), from which
       :func:`gdcert.sim.classify.classify` finds the smallest period of an orbit; and
       ``theta_norm = ‖θ_K‖`` (the scale for "well above rounding");
     * the promises (keys ``"monotone"`` — always —, ``"balancedness"``, ``"envelope"``,
@@ -324,7 +327,7 @@ def _openblas_thread_api() -> tuple[Any, Any] | None:
 
 @contextlib.contextmanager
 def _single_threaded_blas() -> Iterator[None]:
-    """Cap scipy's OpenBLAS at one thread while numba's threads run trajectories in parallel.
+    """Cap scipy's OpenBLAS at one thread while several threads run trajectories.
 
     Without the cap each numba thread's ``dgemm`` would start its own BLAS threads and the
     two pools would oversubscribe the cores. The previous thread count is restored.
@@ -391,11 +394,17 @@ class DirectionPromise:
     beta: np.ndarray
 
 
-def _tail(ring: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the tail ring for steps ``k−n+1..k`` (oldest first), ``n = min(k+1, TAIL)``."""
+def _tail(ring: np.ndarray, k: int, max_iter: int) -> np.ndarray:
+    """Rows of the tail ring for steps ``k−n+1..k`` (oldest first), ``n = min(k+1, TAIL)``.
+
+    The kernel writes fingerprints only for steps ``≥ max_iter − TAIL + 1`` (the last
+    ``TAIL`` steps before the budget); rows of earlier steps get NaN fingerprints.
+    """
     n = min(k + 1, _k.TAIL)
-    idx = np.arange(k - n + 1, k + 1) % _k.TAIL
-    return np.ascontiguousarray(ring[idx])
+    steps = np.arange(k - n + 1, k + 1)
+    out = np.ascontiguousarray(ring[steps % _k.TAIL])
+    out[steps < max_iter - _k.TAIL + 1, _k.TAIL_FP:] = np.nan
+    return out
 
 
 def _promises(prom_f: np.ndarray, prom_i: np.ndarray) -> tuple[dict[str, int | None],
@@ -479,26 +488,95 @@ def _record_every(max_iter: int, record_every: int) -> int:
     return record_every
 
 
-def dispatch(parallel_kernel: Any, serial_kernel: Any, args: tuple[Any, ...], *,
-             parallel: bool, cap_blas: bool) -> None:
-    """Run a batch kernel: the ``prange`` twin when ``parallel`` and numba has more than one
-    thread (BLAS capped to one thread inside when ``cap_blas``), else the serial one.
+def _kernel_signature(kernel: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """numba's argument types of ``kernel(*args)`` (as its dispatcher computes them)."""
+    return tuple(kernel.typeof_pyval(a) for a in args)
+
+
+def _in_disk_cache(kernel: Any, sig: tuple[Any, ...]) -> bool:
+    """True if numba's on-disk cache holds ``kernel`` for ``sig`` (loading is quick).
+
+    Reads numba's cache index (private API); any trouble counts as "not cached"."""
+    try:
+        cache = kernel._cache
+        key = cache._index_key(sig, kernel.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # pragma: no cover - numba internals changed
+        return False
+
+
+def ensure_compiled(kernel: Any, args: tuple[Any, ...]) -> None:
+    """Compile ``kernel`` for ``args`` (or load it from the cache) before running it.
+
+    A compilation that the cache cannot spare runs inside the compile notice the CLI
+    installs (:func:`gdcert.sim._numba_env.set_compile_notice`). No-op without the JIT.
+    """
+    if not hasattr(kernel, "overloads"):  # NUMBA_DISABLE_JIT: a plain function
+        return
+    sig = _kernel_signature(kernel, args)
+    if sig in kernel.overloads:
+        return
+    if _in_disk_cache(kernel, sig):
+        kernel.compile(sig)
+        return
+    with _numba_env.compile_notice():
+        kernel.compile(sig)
+
+
+def thread_count() -> int:
+    """numba's thread count (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``)."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def dispatch(kernel: Any, args: tuple[Any, ...], n_traj: int, *, parallel: bool,
+             cap_blas: bool) -> None:
+    """Run the batch kernel ``kernel(*args, first, stop)`` over trajectories ``0..n_traj−1``.
+
+    One compiled kernel serves both modes: with ``parallel`` and more than one numba thread
+    (``numba.get_num_threads()``), that many Python threads each take the next trajectory
+    not yet started (the kernel releases the GIL; dynamic, so a slow trajectory does not
+    hold up a fixed share of the others), with BLAS capped to one thread when
+    ``cap_blas``; otherwise one call on the calling thread.
 
     Overflow/invalid warnings are silenced: a diverging run is detected and reported, and
     under ``NUMBA_DISABLE_JIT`` the kernels' numpy arithmetic would otherwise warn.
     """
+    full = (*args, 0, n_traj)
+    ensure_compiled(kernel, full)
     with np.errstate(over="ignore", invalid="ignore"):
-        if parallel:
-            import numba
+        threads = min(thread_count(), n_traj) if parallel and n_traj > 1 else 1
+        if threads <= 1 or not hasattr(kernel, "overloads"):
+            kernel(*full)
+            return
+        import itertools
+        import threading
 
-            if numba.get_num_threads() > 1:
-                if cap_blas:
-                    with _single_threaded_blas():
-                        parallel_kernel(*args)
-                else:
-                    parallel_kernel(*args)
-                return
-        serial_kernel(*args)
+        counter = itertools.count()
+        lock = threading.Lock()
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                while True:
+                    with lock:
+                        t = next(counter)
+                    if t >= n_traj or errors:
+                        return
+                    kernel(*args, t, t + 1)
+            except BaseException as exc:  # re-raised on the calling thread
+                errors.append(exc)
+
+        with _single_threaded_blas() if cap_blas else contextlib.nullcontext():
+            pool = [threading.Thread(target=work, daemon=True) for _ in range(threads - 1)]
+            for th in pool:
+                th.start()
+            work()
+            for th in pool:
+                th.join()
+        if errors:
+            raise errors[0]
 
 
 def run_batch(
@@ -519,6 +597,7 @@ def run_batch(
     lemma3: DirectionPromise | Sequence[DirectionPromise | None] | None = None,
     promise_rtol: float = PROMISE_RTOL,
     parallel: bool = True,
+    orbit_window: int = 0,
 ) -> list[Trajectory]:
     """Run GD from each ``inits[t]`` with ``schedules[t]``; one :class:`Trajectory` each.
 
@@ -536,8 +615,17 @@ def run_batch(
     ``ℓ* = envelope_optimal_loss`` (Wu et al. Thm 4.3); ``lemma3``: a
     :class:`DirectionPromise` (or one per init, ``None`` = not checked).
 
-    ``parallel=True`` runs trajectories on numba's threads (``numba.set_num_threads`` /
-    ``NUMBA_NUM_THREADS``) with BLAS capped to one thread; otherwise one after another.
+    ``parallel=True`` runs trajectories on ``numba.get_num_threads()`` threads
+    (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``) with BLAS capped to one thread;
+    otherwise one after another. The same compiled kernel serves both.
+
+    ``orbit_window > 0`` also stops a run as ``"orbit"`` when, at two consecutive checks
+    ``orbit_window`` steps apart, its last 128 losses lie above ``loss_target`` and repeat
+    with a period ``2..64`` to ``1e-10`` of their range (a settled orbit; a plateau or a
+    growing or decaying oscillation does not qualify): for searches that only ask "does it
+    reach the target?" (:mod:`gdcert.sim.edge`).
+    The tail fingerprints cover only the last 128 steps before ``max_iter`` (NaN for
+    earlier steps): the classifier reads them only for runs that used the whole budget.
     """
     if not isinstance(problem, GDProblem):
         raise TypeError(f"problem must be a GDProblem, got {type(problem).__name__}")
@@ -588,8 +676,11 @@ def run_batch(
         has_sigma=bool(has_sigma), loss_ls=float(problem.loss_ls),
         proj=fingerprint_vectors(n_params),
     )
+    if int(orbit_window) != orbit_window or orbit_window < 0:
+        raise ValueError(f"orbit_window must be an integer >= 0 (0 = off), got {orbit_window}")
     ctl = _controls(max_iter, float(loss_target), div, every, bool(track_balancedness),
-                    bool(track_sharpness), rtol, bool(envelope), float(envelope_optimal_loss))
+                    bool(track_sharpness), rtol, bool(envelope), float(envelope_optimal_loss),
+                    int(orbit_window))
     inp = _k.LinearInputs(
         theta0=theta0,
         a1=np.array([float(s.a1) for s in schedules]),
@@ -611,15 +702,14 @@ def run_batch(
     )
     # Under NUMBA_DISABLE_JIT the kernels run as numpy code: overflow on a diverging run
     # is expected there (it is detected and reported), not a warning.
-    dispatch(_k._gd_batch_parallel, _k._gd_batch_serial, (prob, ctl, inp, out),
-             parallel=parallel and n_traj > 1, cap_blas=True)
+    dispatch(_k._gd_batch, (prob, ctl, inp, out), n_traj, parallel=parallel, cap_blas=True)
 
     result = []
     for t in range(n_traj):
         n = int(out.info_i[t, 2])
         k = int(out.info_i[t, 0])
         vals = out.rec_vals[t, :n]
-        tail = _tail(out.tail[t], k)
+        tail = _tail(out.tail[t], k, max_iter)
         first, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
         result.append(
             Trajectory(
@@ -649,7 +739,7 @@ def run_batch(
 
 def _controls(max_iter: int, loss_target: float, div_factor: float, record_every: int,
               track_bal: bool, track_sharp: bool, promise_rtol: float, envelope: bool,
-              envelope_optimal: float) -> Any:
+              envelope_optimal: float, orbit_window: int = 0) -> Any:
     """The kernels' :class:`~gdcert.sim.kernels.Controls`, every field of one fixed type
     (so numba compiles one specialisation)."""
     return _k.Controls(
@@ -657,7 +747,7 @@ def _controls(max_iter: int, loss_target: float, div_factor: float, record_every
         record_every=int(record_every), track_bal=bool(track_bal),
         track_sharp=bool(track_sharp), sharp_iters=int(SHARPNESS_ITERS),
         promise_rtol=float(promise_rtol), envelope=bool(envelope),
-        envelope_optimal=float(envelope_optimal),
+        envelope_optimal=float(envelope_optimal), orbit_window=int(orbit_window),
     )
 
 
@@ -668,22 +758,17 @@ def run(problem: GDProblem, init: Sequence[Any], schedule: Schedule, **kw: Any) 
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel on a tiny problem.
+    """Compile (or load from numba's cache) the linear kernel on a tiny problem.
 
-    Both forms, both dispatch paths (serial and parallel), with balancedness and sharpness
-    tracking, so that later calls pay no compilation.
+    One kernel serves both forms (target and data), serial and parallel runs and every
+    tracking option (all runtime arguments), so one call covers every later run.
     """
     rng = np.random.default_rng(0)
     widths = (2, 3, 2)
     init = [0.5 * rng.standard_normal((3, 2)), 0.5 * rng.standard_normal((2, 3))]
-    problems = [
-        GDProblem.target(rng.standard_normal((2, 2)), widths),
-        GDProblem.data(rng.standard_normal((2, 5)), rng.standard_normal((2, 5)), widths),
-    ]
-    for prob in problems:
-        for parallel in (False, True):
-            run_batch(
-                prob, [init, init], [Schedule.constant(0.01)] * 2, max_iter=3, loss_target=0.0,
-                track_balancedness=True, track_sharpness=True, track_invariants=True,
-                promise_delta_bal=10.0, envelope=True, parallel=parallel,
-            )  # fmt: skip
+    prob = GDProblem.target(rng.standard_normal((2, 2)), widths)
+    run_batch(
+        prob, [init, init], [Schedule.constant(0.01)] * 2, max_iter=3, loss_target=0.0,
+        track_balancedness=True, track_sharpness=True, track_invariants=True,
+        promise_delta_bal=10.0, envelope=True,
+    )  # fmt: skip

@@ -43,7 +43,7 @@ from gdcert.sim import _numba_env  # noqa: F401  (sets NUMBA_CACHE_DIR before nu
 
 # isort: split
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: Products with at most this many multiply–adds ``n·k·m`` use plain loops, larger ones BLAS.
 #: Measured on the benchmark machine (docs/performance.md): loops win up to about 10×10×10;
@@ -58,6 +58,7 @@ _FASTMATH = {"reassoc", "contract"}
 STOP_TARGET = 0
 STOP_DIVERGED = 1
 STOP_BUDGET = 2
+STOP_ORBIT = 3
 
 #: Columns of the per-record value array ``rec_vals[t, r, :]``.
 REC_LOSS = 0
@@ -125,6 +126,7 @@ class Controls(NamedTuple):
     promise_rtol: float
     envelope: bool
     envelope_optimal: float
+    orbit_window: int
 
 
 class LinearInputs(NamedTuple):
@@ -174,8 +176,9 @@ def _mat(buf, off, rows, cols):
 
 @njit(cache=True)
 def _blas(x, y, out, accumulate):
-    """``out = x @ y`` (or ``+=``) through BLAS ``dgemm``; ``x``/``y`` may be ``.T`` views."""
-    if accumulate:
+    """``out = x @ y`` (or ``+=`` when ``accumulate != 0``) through BLAS ``dgemm``; ``x``/``y``
+    may be ``.T`` views (BLAS transposes in place: one specialisation per layout pair)."""
+    if accumulate != 0:
         out += np.dot(x, y)
     else:
         np.dot(x, y, out)
@@ -183,14 +186,21 @@ def _blas(x, y, out, accumulate):
 
 @njit(cache=True)
 def _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """:func:`_gemm` for large products: BLAS on views of the flat buffers."""
+    """:func:`_gemm` for large products: BLAS on views of the flat buffers.
+
+    Transposed operands are ``.T`` views, which OpenBLAS handles without a copy (measured
+    on 64×64: NT/TN 26–29 GFLOP/s against 29 for NN, CPU time, one thread; an explicit
+    transposed copy followed by NN was slower, 24). The flags are ``int`` (0/1), not
+    ``bool``: the caller passes runtime values, so numba compiles this once instead of
+    once per combination of literal flags and offsets.
+    """
     dst = _mat(out, oo, n, m)
-    if ta:
-        if tb:
+    if ta != 0:
+        if tb != 0:
             _blas(_mat(a, oa, k, n).T, _mat(b, ob, m, k).T, dst, accumulate)
         else:
             _blas(_mat(a, oa, k, n).T, _mat(b, ob, k, m), dst, accumulate)
-    elif tb:
+    elif tb != 0:
         _blas(_mat(a, oa, n, k), _mat(b, ob, m, k).T, dst, accumulate)
     else:
         _blas(_mat(a, oa, n, k), _mat(b, ob, k, m), dst, accumulate)
@@ -204,10 +214,45 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     ``ta``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb``); ``out`` starts at
     ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
     the flat buffers, inlined into the caller, with no array views (a view costs reference
-    counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views.
+    counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views. Square
+    products of size 2 and 4 run loops with compile-time trip counts and strides,
+    which LLVM unrolls completely (about 3× the generic loop at these sizes); the step
+    kernels call this, :func:`_gemm_generic` serves the rarer Hessian–vector products.
     """
+    if n == k and k == m:
+        if n == 4:
+            _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, 4, accumulate)
+            return
+        if n == 2:
+            _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, 2, accumulate)
+            return
+    _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+
+
+@njit(cache=True, inline="always")
+def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size, accumulate):
+    """:func:`_gemm` for a square ``size × size`` product, ``size`` a literal at the call
+    site: every loop bound and stride is a constant after inlining."""
+    sa_r = 1 if ta else size
+    sa_c = size if ta else 1
+    sb_r = 1 if tb else size
+    sb_c = size if tb else 1
+    for i in range(size):
+        for j in range(size):
+            acc = out[oo + i * size + j] if accumulate else 0.0
+            for p in range(size):
+                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
+            out[oo + i * size + j] = acc
+
+
+@njit(cache=True, inline="always")
+def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """:func:`_gemm` with runtime sizes: loops when small, else BLAS."""
     if n * k * m > _LOOP_MAX_MNK:
-        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+        # ``+ 0`` turns literal flags/offsets of the (inlined) call site into runtime ints:
+        # numba would otherwise compile _gemm_blas once per combination of literals
+        _gemm_blas(a, oa + 0, ta + 0, b, ob + 0, tb + 0, out, oo + 0, n + 0, k + 0, m + 0,
+                   accumulate + 0)
         return
     # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
     sa_r = 1 if ta else k
@@ -341,8 +386,8 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
         src = pre_off[i - 1]
         dst = pre_off[i]
         # dP_j = V_j P_{j-1} + W_j dP_{j-1}
-        _gemm(v, off, False, pre, src, False, dpre, dst, rows, cols, d0, False)
-        _gemm(theta, off, False, dpre, src, False, dpre, dst, rows, cols, d0, True)
+        _gemm_generic(v, off, False, pre, src, False, dpre, dst, rows, cols, d0, False)
+        _gemm_generic(theta, off, False, dpre, src, False, dpre, dst, rows, cols, d0, True)
     a_cur = bufs[0]
     a_nxt = bufs[1]
     da_cur = bufs[2]
@@ -351,7 +396,8 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
     a_cur[:size] = g_buf[:size]
     if has_sigma:
         # dG = dW Σ
-        _gemm(dpre, pre_off[n_layers - 1], False, sigma, 0, False, da_cur, 0, dl, d0, d0, False)
+        _gemm_generic(dpre, pre_off[n_layers - 1], False, sigma, 0, False, da_cur, 0, dl, d0, d0,
+                      False)
     else:
         da_cur[:size] = dpre[pre_off[n_layers - 1] : pre_off[n_layers - 1] + size]
     for i in range(n_layers - 1, -1, -1):
@@ -363,12 +409,12 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
         else:
             src = pre_off[i - 1]
             # d∇_{W_j} = dA_j P_{j-1}ᵀ + A_j dP_{j-1}ᵀ
-            _gemm(da_cur, 0, False, pre, src, True, out, off, rows, d0, cols, False)
-            _gemm(a_cur, 0, False, dpre, src, True, out, off, rows, d0, cols, True)
+            _gemm_generic(da_cur, 0, False, pre, src, True, out, off, rows, d0, cols, False)
+            _gemm_generic(a_cur, 0, False, dpre, src, True, out, off, rows, d0, cols, True)
             # dA_{j-1} = V_jᵀ A_j + W_jᵀ dA_j ;  A_{j-1} = W_jᵀ A_j
-            _gemm(v, off, True, a_cur, 0, False, da_nxt, 0, cols, rows, d0, False)
-            _gemm(theta, off, True, da_cur, 0, False, da_nxt, 0, cols, rows, d0, True)
-            _gemm(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
+            _gemm_generic(v, off, True, a_cur, 0, False, da_nxt, 0, cols, rows, d0, False)
+            _gemm_generic(theta, off, True, da_cur, 0, False, da_nxt, 0, cols, rows, d0, True)
+            _gemm_generic(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
             a_cur, a_nxt = a_nxt, a_cur
             da_cur, da_nxt = da_nxt, da_cur
 
@@ -597,22 +643,31 @@ def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
     info_i[2] = n_rec
 
 
-@njit(cache=True)
-def _tail_row(tail, k, loss, gsq, theta, proj):
-    """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖``, fingerprint ``⟨p_f, θ_k⟩``."""
+@njit(cache=True, inline="always")
+def _tail_row(tail, k, loss, gsq, theta, proj, fp_from):
+    """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖`` and, from step ``fp_from`` on,
+    the fingerprint ``⟨p_f, θ_k⟩``.
+
+    ``fp_from = max_iter − TAIL + 1``: the fingerprints are read only for runs that use the
+    whole budget (:mod:`gdcert.sim.classify`), so only the last ``TAIL`` steps before the
+    budget pay for the ``N_FP`` projections (the engine marks the other rows NaN).
+    """
     row = k % TAIL
     tail[row, TAIL_LOSS] = loss
     tail[row, TAIL_GRAD] = math.sqrt(gsq)
-    for f in range(N_FP):
-        acc = 0.0
-        for q in range(theta.shape[0]):
-            acc += proj[f, q] * theta[q]
-        tail[row, TAIL_FP + f] = acc
+    if k >= fp_from:
+        for f in range(N_FP):
+            acc = 0.0
+            for q in range(theta.shape[0]):
+                acc += proj[f, q] * theta[q]
+            tail[row, TAIL_FP + f] = acc
 
 
 @njit(cache=True)
-def _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
-    """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``); ratio ``1 + increase/|ℓ_0|``."""
+def _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
+    """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``) after the loss rose (or is NaN);
+    ratio ``1 + increase/|ℓ_0|``. Called only when ``not ℓ_k ≤ ℓ_{k−1}``: a step that does
+    not raise the loss has ratio 1, which never raises the recorded worst."""
     inc = loss - loss_prev
     if not inc <= rtol * abs(loss_prev) and prom_i[PROM_MONOTONE, PROM_FIRST] < 0:
         prom_i[PROM_MONOTONE, PROM_FIRST] = k
@@ -620,6 +675,50 @@ def _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
     if ratio > prom_f[PROM_MONOTONE]:
         prom_f[PROM_MONOTONE] = ratio
         prom_i[PROM_MONOTONE, PROM_WORST] = k
+
+
+#: A run is on a settled orbit when its losses over the tail repeat with a period
+#: ``2 ≤ p ≤ TAIL/2`` to this fraction of their range (:func:`_settled_orbit`)...
+ORBIT_LOSS_RTOL = 1e-10
+#: ... and that range exceeds this fraction of the largest loss (a real oscillation, not a
+#: plateau, whose constant loss "repeats" with every period).
+ORBIT_MIN_RANGE = 1e-6
+
+
+@njit(cache=True)
+def _settled_orbit(tail, k, loss_target):
+    """True if the last ``TAIL`` losses (steps ``k−TAIL+1..k`` in the tail ring) are above
+    ``loss_target`` and repeat with some period ``2 ≤ p ≤ TAIL/2``:
+    ``|ℓ_j − ℓ_{j−p}| ≤ ORBIT_LOSS_RTOL · (max ℓ − min ℓ)`` with
+    ``max ℓ − min ℓ > ORBIT_MIN_RANGE · max|ℓ|``.
+
+    A transient oscillation that grows or decays at any rate a run could leave within its
+    budget misses the repeat test by orders of magnitude (a rate ``r`` per step leaves a
+    mismatch ``≈ p·r`` of the range); only an orbit repeating to rounding passes.
+    """
+    if k < TAIL - 1:
+        return False
+    lo = math.inf
+    hi = -math.inf
+    for r in range(TAIL):
+        v = tail[r, TAIL_LOSS]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    if not (lo > loss_target and math.isfinite(hi)):
+        return False
+    spread = hi - lo
+    if not spread > ORBIT_MIN_RANGE * max(abs(hi), abs(lo)):
+        return False
+    limit = ORBIT_LOSS_RTOL * spread
+    for p in range(2, TAIL // 2 + 1):
+        repeats = True
+        for j in range(k - TAIL + 1 + p, k + 1):
+            if not abs(tail[j % TAIL, TAIL_LOSS] - tail[(j - p) % TAIL, TAIL_LOSS]) <= limit:
+                repeats = False
+                break
+        if repeats:
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -706,6 +805,10 @@ def _gd_target(t, prob, ctl, inp, out):
     n_rec = 0
     k = 0
     stop = STOP_BUDGET
+    fp_from = ctl.max_iter - TAIL + 1
+    window = ctl.orbit_window
+    win_left = window
+    orbit_before = False
     while True:
         cur = ring[k % 4]
         nxt = ring[(k + 1) % 4]
@@ -723,11 +826,11 @@ def _gd_target(t, prob, ctl, inp, out):
             # η_k = min(a1, a2 / (k+1)^γ)
             eta = min(a1, a2 / (k + 1.0) ** gamma)
         gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
-        _tail_row(tail, k, loss, gsq, cur, prob.proj)
+        _tail_row(tail, k, loss, gsq, cur, prob.proj, fp_from)
 
-        # ---- promises at θ_k
-        if k >= 1:
-            _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
+        # ---- promises at θ_k (the monotone one: one compare unless the loss rose)
+        if k >= 1 and not loss <= loss_prev:
+            _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
         finite = math.isfinite(loss)
         if bal_on and finite:
             b = _balancedness_above(cur, widths, w_off, bal_max)
@@ -756,6 +859,16 @@ def _gd_target(t, prob, ctl, inp, out):
         loss_prev = loss
 
         code = _stop_code(loss, loss0, ctl.loss_target, ctl.div_factor, k, ctl.max_iter)
+        if window > 0 and code < 0:
+            # orbit test (ctl.orbit_window > 0): every `window` steps; a settled orbit seen
+            # at two consecutive checks stops the run
+            win_left -= 1
+            if win_left == 0:
+                win_left = window
+                orbit_now = _settled_orbit(tail, k, ctl.loss_target)
+                if orbit_now and orbit_before:
+                    code = STOP_ORBIT
+                orbit_before = orbit_now
         stopping = code >= 0
         if stopping:
             stop = code
@@ -783,17 +896,14 @@ def _gd_target(t, prob, ctl, inp, out):
     _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
 
 
-@njit(cache=True, parallel=True)
-def _gd_batch_parallel(prob, ctl, inp, out):
-    """:func:`_gd_target` for ``T`` trajectories (rows of ``inp.theta0``), in parallel."""
-    for t in prange(inp.theta0.shape[0]):
-        _gd_target(t, prob, ctl, inp, out)
+@njit(cache=True, nogil=True)
+def _gd_batch(prob, ctl, inp, out, first, stop):
+    """:func:`_gd_target` for trajectories ``first..stop−1``, one after another.
 
-
-@njit(cache=True)
-def _gd_batch_serial(prob, ctl, inp, out):
-    """:func:`_gd_target` for ``T`` trajectories one after another (no thread pool)."""
-    for t in range(inp.theta0.shape[0]):
+    Releases the GIL: the engine runs several calls on disjoint ranges from Python threads,
+    so one compiled kernel (no ``prange`` twin) serves serial and parallel runs.
+    """
+    for t in range(first, stop):
         _gd_target(t, prob, ctl, inp, out)
 
 
@@ -954,9 +1064,9 @@ def _relu_gd(t, arg, ctl, inp, out):
             gsq += g * g
             # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
             nxt[q] = cur[q] - eta * g
-        _tail_row(tail, k, loss, gsq, cur, arg.proj)
-        if k >= 1:
-            _monotone_step(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
+        _tail_row(tail, k, loss, gsq, cur, arg.proj, ctl.max_iter - TAIL + 1)
+        if k >= 1 and not loss <= loss_prev:
+            _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
         loss_prev = loss
         code = _stop_code(loss, loss0, loss_target, ctl.div_factor, k, ctl.max_iter)
         stopping = code >= 0
@@ -979,15 +1089,9 @@ def _relu_gd(t, arg, ctl, inp, out):
     _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
 
 
-@njit(cache=True, parallel=True)
-def _relu_batch_parallel(arg, ctl, inp, out):
-    """:func:`_relu_gd` for ``T`` trajectories in parallel (``prange``)."""
-    for t in prange(inp.theta0.shape[0]):
-        _relu_gd(t, arg, ctl, inp, out)
-
-
-@njit(cache=True)
-def _relu_batch_serial(arg, ctl, inp, out):
-    """:func:`_relu_gd` for ``T`` trajectories one after another (no thread pool)."""
-    for t in range(inp.theta0.shape[0]):
+@njit(cache=True, nogil=True)
+def _relu_batch(arg, ctl, inp, out, first, stop):
+    """:func:`_relu_gd` for trajectories ``first..stop−1`` (GIL released, as
+    :func:`_gd_batch`)."""
+    for t in range(first, stop):
         _relu_gd(t, arg, ctl, inp, out)

@@ -200,15 +200,14 @@ def run_relu_batch(
         prom_f=np.zeros((n_traj, _k.N_PROM)),
         prom_i=np.zeros((n_traj, _k.N_PROM, 2), dtype=np.int64),
     )
-    dispatch(_k._relu_batch_parallel, _k._relu_batch_serial, (arg, ctl, inp, out),
-             parallel=parallel and n_traj > 1, cap_blas=False)
+    dispatch(_k._relu_batch, (arg, ctl, inp, out), n_traj, parallel=parallel, cap_blas=False)
 
     result = []
     for t in range(n_traj):
         n_rec = int(out.info_i[t, 2])
         k = int(out.info_i[t, 0])
         vals = out.rec_vals[t, :n_rec]
-        tail = _tail(out.tail[t], k)
+        tail = _tail(out.tail[t], k, max_iter)
         first_v, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
         th, prev = out.theta_out[t], out.theta_prev[t]
         result.append(ReluTrajectory(
@@ -263,11 +262,10 @@ def edge_bisect(problem: ReluProblem, init: tuple[Any, Any], *, lo: float, hi: f
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's cache) the ReLU kernels, both dispatch paths."""
+    """Compile (or load from numba's cache) the ReLU kernel (one kernel serves serial and
+    parallel runs)."""
     rng = np.random.default_rng(0)
     prob = ReluProblem.make(rng.standard_normal((2, 5)), rng.standard_normal((1, 5)),
                             rng.standard_normal(3))
     init = (rng.standard_normal((1, 3)), rng.standard_normal((3, 2)))
-    for parallel in (False, True):
-        run_relu_batch(prob, [init, init], [0.01, 0.02], max_iter=3, loss_target=0.0,
-                       parallel=parallel)
+    run_relu_batch(prob, [init, init], [0.01, 0.02], max_iter=3, loss_target=0.0)
