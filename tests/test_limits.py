@@ -86,3 +86,25 @@ def test_magnitude_cap_on_targets(tmp_path: Path) -> None:
     np.save(tmp_path / "ok.npy", np.diag([1.0, 0.5, 0.25]) * 1e75)
     report = gdcert.certify(gdcert.load_problem(tmp_path / "ok.npy", depth=10), lr=1e-200)
     assert all(np.isfinite(b.log10_max_step) for b in report.bounds if b.applies)
+
+
+def test_zero_target_of_any_size_has_a_clean_path(tmp_path: Path) -> None:
+    """A zero target is valid input: every bound that depends on ρ(Φ) is infinite, with a
+    note saying so (it used to crash ARPACK at 400×400)."""
+    import json as _json
+
+    import numpy as _np
+    from click.testing import CliRunner as _Runner
+
+    from gdcert.cli import cli as _cli
+
+    for n in (2, 400):
+        path = tmp_path / f"zero{n}.npy"
+        _np.save(path, _np.zeros((n, n)))
+        r = _Runner().invoke(_cli, ["bound", str(path), "--depth", "2", "--json"],
+                             catch_exceptions=False)
+        assert r.exit_code == 0, r.output
+        doc = _json.loads(r.stdout)
+        assert any("target is zero" in note for note in doc["notes"])
+        cor1 = next(b for b in doc["bounds"] if b["id"] == "nar_sastry.cor1")
+        assert cor1["max_step"] == "inf"
