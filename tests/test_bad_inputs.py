@@ -27,7 +27,7 @@ _PRELUDE = (
 )
 
 
-#: 104 subprocesses under a 4 GB address-space limit: minutes, so `.ci/run` runs them
+#: 103 subprocesses under a 4 GB address-space limit: minutes, so `.ci/run` runs them
 #: in its slow pass (`pytest -m slow`), not in the fast default suite.
 pytestmark = pytest.mark.slow
 
