@@ -579,6 +579,130 @@ def dispatch(kernel: Any, args: tuple[Any, ...], n_traj: int, *, parallel: bool,
             raise errors[0]
 
 
+def _check_run_args(problem: GDProblem, inits: Sequence[Sequence[Any]],
+                    schedules: Sequence[Schedule], *, max_iter: int, loss_target: float,
+                    div_factor: float, promise_rtol: float, envelope_optimal_loss: float,
+                    promise_delta_bal: float | Sequence[float | None] | None,
+                    orbit_window: int) -> tuple[int, float, float, np.ndarray]:
+    """:func:`run_batch`'s argument checks; ``(max_iter, div_factor, rtol, delta_bal)``."""
+    if not isinstance(problem, GDProblem):
+        raise TypeError(f"problem must be a GDProblem, got {type(problem).__name__}")
+    n_traj = len(inits)
+    if n_traj == 0:
+        raise ValueError("inits must hold at least one initialisation")
+    if len(schedules) != n_traj:
+        raise ValueError(f"need one schedule per init: {n_traj} inits, {len(schedules)} schedules")
+    if int(max_iter) != max_iter or max_iter < 0:
+        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter}")
+    max_iter = int(max_iter)
+    if math.isnan(loss_target):
+        raise ValueError("loss_target must not be NaN")
+    div = _check_positive("div_factor", div_factor)
+    rtol = float(promise_rtol)
+    if not (math.isfinite(rtol) and rtol >= 0.0):
+        raise ValueError(f"promise_rtol must be finite and >= 0, got {rtol}")
+    if not math.isfinite(envelope_optimal_loss):
+        raise ValueError(f"envelope_optimal_loss must be finite, got {envelope_optimal_loss}")
+    delta_bal = _per_trajectory("promise_delta_bal", promise_delta_bal, n_traj)
+    if np.any(np.isnan(delta_bal) | (delta_bal <= 0)):
+        raise ValueError(f"promise_delta_bal must be > 0 (inf or None: not checked), got "
+                         f"{delta_bal.tolist()}")
+    if int(orbit_window) != orbit_window or orbit_window < 0:
+        raise ValueError(f"orbit_window must be an integer >= 0 (0 = off), got {orbit_window}")
+    return max_iter, div, rtol, delta_bal
+
+
+def _linear_problem(problem: GDProblem, inits: Sequence[Sequence[Any]]
+                    ) -> tuple[Any, np.ndarray]:
+    """The kernel's problem tuple and the packed initial parameters (one row per init)."""
+    widths = problem.widths
+    w_off, pre_off = _offsets(widths)
+    n_params = int(w_off[-1])
+    theta0 = np.empty((len(inits), n_params))
+    for t, init in enumerate(inits):
+        theta0[t] = _pack(widths, init, t)
+    sigma = problem.sigma if problem.sigma is not None else np.zeros((1, 1))
+    w_star = problem.w_star if problem.w_star is not None else problem.c
+    prob = _k.LinearProblem(
+        widths=np.asarray(widths, dtype=np.int64), w_off=w_off, pre_off=pre_off,
+        sigma=np.ascontiguousarray(sigma, dtype=np.float64).ravel(),
+        w_star=np.ascontiguousarray(w_star, dtype=np.float64).ravel(),
+        has_sigma=problem.sigma is not None, loss_ls=float(problem.loss_ls),
+        proj=fingerprint_vectors(n_params),
+    )
+    return prob, theta0
+
+
+def _linear_inputs(theta0: np.ndarray, schedules: Sequence[Schedule], delta_bal: np.ndarray,
+                   lemma3: DirectionPromise | Sequence[DirectionPromise | None] | None,
+                   widths: tuple[int, ...]) -> Any:
+    """Per-trajectory inputs: initial parameters, schedules and the promises to check."""
+    l3_on, l3_basis, l3_target, l3_logbeta, l3_start = _lemma3_arrays(lemma3, widths,
+                                                                       theta0.shape[0])
+    return _k.LinearInputs(
+        theta0=theta0,
+        a1=np.array([float(s.a1) for s in schedules]),
+        a2=np.array([float(s.a2) for s in schedules]),
+        gamma=np.array([float(s.gamma) for s in schedules]),
+        delta_bal=delta_bal, l3_on=l3_on, l3_basis=l3_basis, l3_target=l3_target,
+        l3_logbeta=l3_logbeta, l3_start=l3_start,
+    )
+
+
+def _linear_outputs(theta0: np.ndarray, n_records: int, n_inv: int) -> Any:
+    """Zeroed output buffers for ``theta0.shape[0]`` trajectories."""
+    n_traj = theta0.shape[0]
+    return _k.LinearOutputs(
+        theta_out=np.empty_like(theta0),
+        rec_step=np.zeros((n_traj, n_records), dtype=np.int64),
+        rec_vals=np.zeros((n_traj, n_records, _k.N_REC_COLS)),
+        rec_inv=np.zeros((n_traj, n_records, max(n_inv, 0))),
+        info_f=np.zeros((n_traj, _k.N_INFO_F)),
+        info_i=np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64),
+        tail=np.zeros((n_traj, _k.TAIL, _k.N_TAIL_COLS)),
+        prom_f=np.zeros((n_traj, _k.N_PROM)),
+        prom_i=np.zeros((n_traj, _k.N_PROM, 2), dtype=np.int64),
+    )
+
+
+def _trajectories(out: Any, widths: tuple[int, ...], max_iter: int, *,
+                  track_balancedness: bool, track_sharpness: bool,
+                  track_invariants: bool) -> list[Trajectory]:
+    """One :class:`Trajectory` per row of the kernel's outputs."""
+    n_traj = out.info_i.shape[0]
+    result = []
+    for t in range(n_traj):
+        n = int(out.info_i[t, 2])
+        k = int(out.info_i[t, 0])
+        vals = out.rec_vals[t, :n]
+        tail = _tail(out.tail[t], k, max_iter)
+        first, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
+        result.append(
+            Trajectory(
+                step_index=out.rec_step[t, :n].copy(),
+                loss=vals[:, _k.REC_LOSS].copy(),
+                grad_norm=vals[:, _k.REC_GRAD].copy(),
+                balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
+                sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
+                invariants=out.rec_inv[t, :n].copy() if track_invariants else None,
+                iterations=k,
+                stop=_STOP_NAMES[int(out.info_i[t, 1])],
+                final_loss=float(out.info_f[t, 0]),
+                final_weights=_unpack(widths, out.theta_out[t]),
+                step_norm_last=float(out.info_f[t, 1]),
+                step_norm_two=float(out.info_f[t, 2]),
+                theta_norm=float(out.info_f[t, 3]),
+                tail_loss=tail[:, _k.TAIL_LOSS].copy(),
+                tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
+                tail_fingerprint=tail[:, _k.TAIL_FP:].copy(),
+                first_violation=first,
+                promise_ratio=ratio,
+                promise_worst_step=worst,
+            )
+        )
+    return result
+
+
 def run_batch(
     problem: GDProblem,
     inits: Sequence[Sequence[Any]],
@@ -627,28 +751,12 @@ def run_batch(
     The tail fingerprints cover only the last 128 steps before ``max_iter`` (NaN for
     earlier steps): the classifier reads them only for runs that used the whole budget.
     """
-    if not isinstance(problem, GDProblem):
-        raise TypeError(f"problem must be a GDProblem, got {type(problem).__name__}")
+    max_iter, div, rtol, delta_bal = _check_run_args(
+        problem, inits, schedules, max_iter=max_iter, loss_target=loss_target,
+        div_factor=div_factor, promise_rtol=promise_rtol,
+        envelope_optimal_loss=envelope_optimal_loss, promise_delta_bal=promise_delta_bal,
+        orbit_window=orbit_window)
     n_traj = len(inits)
-    if n_traj == 0:
-        raise ValueError("inits must hold at least one initialisation")
-    if len(schedules) != n_traj:
-        raise ValueError(f"need one schedule per init: {n_traj} inits, {len(schedules)} schedules")
-    if int(max_iter) != max_iter or max_iter < 0:
-        raise ValueError(f"max_iter must be an integer >= 0, got {max_iter}")
-    max_iter = int(max_iter)
-    if math.isnan(loss_target):
-        raise ValueError("loss_target must not be NaN")
-    div = _check_positive("div_factor", div_factor)
-    rtol = float(promise_rtol)
-    if not (math.isfinite(rtol) and rtol >= 0.0):
-        raise ValueError(f"promise_rtol must be finite and >= 0, got {rtol}")
-    if not math.isfinite(envelope_optimal_loss):
-        raise ValueError(f"envelope_optimal_loss must be finite, got {envelope_optimal_loss}")
-    delta_bal = _per_trajectory("promise_delta_bal", promise_delta_bal, n_traj)
-    if np.any(np.isnan(delta_bal) | (delta_bal <= 0)):
-        raise ValueError(f"promise_delta_bal must be > 0 (inf or None: not checked), got "
-                         f"{delta_bal.tolist()}")
     every = _record_every(max_iter, int(record_every))
     n_records = max_iter // every + 2
     n_inv = len(problem.widths) - 2 if track_invariants else 0
@@ -658,83 +766,17 @@ def run_batch(
             f"{n_traj} trajectories × {n_records} records is too many to keep; "
             f"raise record_every (now {every}) or pass 0 for automatic decimation"
         )
-
-    widths = problem.widths
-    w_off, pre_off = _offsets(widths)
-    n_params = int(w_off[-1])
-    theta0 = np.empty((n_traj, n_params))
-    for t, init in enumerate(inits):
-        theta0[t] = _pack(widths, init, t)
-    l3_on, l3_basis, l3_target, l3_logbeta, l3_start = _lemma3_arrays(lemma3, widths, n_traj)
-    has_sigma = problem.sigma is not None
-    sigma = problem.sigma if problem.sigma is not None else np.zeros((1, 1))
-    w_star = problem.w_star if problem.w_star is not None else problem.c
-    prob = _k.LinearProblem(
-        widths=np.asarray(widths, dtype=np.int64), w_off=w_off, pre_off=pre_off,
-        sigma=np.ascontiguousarray(sigma, dtype=np.float64).ravel(),
-        w_star=np.ascontiguousarray(w_star, dtype=np.float64).ravel(),
-        has_sigma=bool(has_sigma), loss_ls=float(problem.loss_ls),
-        proj=fingerprint_vectors(n_params),
-    )
-    if int(orbit_window) != orbit_window or orbit_window < 0:
-        raise ValueError(f"orbit_window must be an integer >= 0 (0 = off), got {orbit_window}")
+    prob, theta0 = _linear_problem(problem, inits)
     ctl = _controls(max_iter, float(loss_target), div, every, bool(track_balancedness),
                     bool(track_sharpness), rtol, bool(envelope), float(envelope_optimal_loss),
                     int(orbit_window))
-    inp = _k.LinearInputs(
-        theta0=theta0,
-        a1=np.array([float(s.a1) for s in schedules]),
-        a2=np.array([float(s.a2) for s in schedules]),
-        gamma=np.array([float(s.gamma) for s in schedules]),
-        delta_bal=delta_bal, l3_on=l3_on, l3_basis=l3_basis, l3_target=l3_target,
-        l3_logbeta=l3_logbeta, l3_start=l3_start,
-    )
-    out = _k.LinearOutputs(
-        theta_out=np.empty_like(theta0),
-        rec_step=np.zeros((n_traj, n_records), dtype=np.int64),
-        rec_vals=np.zeros((n_traj, n_records, _k.N_REC_COLS)),
-        rec_inv=np.zeros((n_traj, n_records, max(n_inv, 0))),
-        info_f=np.zeros((n_traj, _k.N_INFO_F)),
-        info_i=np.zeros((n_traj, _k.N_INFO_I), dtype=np.int64),
-        tail=np.zeros((n_traj, _k.TAIL, _k.N_TAIL_COLS)),
-        prom_f=np.zeros((n_traj, _k.N_PROM)),
-        prom_i=np.zeros((n_traj, _k.N_PROM, 2), dtype=np.int64),
-    )
+    inp = _linear_inputs(theta0, schedules, delta_bal, lemma3, problem.widths)
+    out = _linear_outputs(theta0, n_records, n_inv)
     # Under NUMBA_DISABLE_JIT the kernels run as numpy code: overflow on a diverging run
     # is expected there (it is detected and reported), not a warning.
     dispatch(_k._gd_batch, (prob, ctl, inp, out), n_traj, parallel=parallel, cap_blas=True)
-
-    result = []
-    for t in range(n_traj):
-        n = int(out.info_i[t, 2])
-        k = int(out.info_i[t, 0])
-        vals = out.rec_vals[t, :n]
-        tail = _tail(out.tail[t], k, max_iter)
-        first, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
-        result.append(
-            Trajectory(
-                step_index=out.rec_step[t, :n].copy(),
-                loss=vals[:, _k.REC_LOSS].copy(),
-                grad_norm=vals[:, _k.REC_GRAD].copy(),
-                balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
-                sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
-                invariants=out.rec_inv[t, :n].copy() if track_invariants else None,
-                iterations=k,
-                stop=_STOP_NAMES[int(out.info_i[t, 1])],
-                final_loss=float(out.info_f[t, 0]),
-                final_weights=_unpack(widths, out.theta_out[t]),
-                step_norm_last=float(out.info_f[t, 1]),
-                step_norm_two=float(out.info_f[t, 2]),
-                theta_norm=float(out.info_f[t, 3]),
-                tail_loss=tail[:, _k.TAIL_LOSS].copy(),
-                tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
-                tail_fingerprint=tail[:, _k.TAIL_FP:].copy(),
-                first_violation=first,
-                promise_ratio=ratio,
-                promise_worst_step=worst,
-            )
-        )
-    return result
+    return _trajectories(out, problem.widths, max_iter, track_balancedness=track_balancedness,
+                         track_sharpness=track_sharpness, track_invariants=track_invariants)
 
 
 def _controls(max_iter: int, loss_target: float, div_factor: float, record_every: int,
