@@ -665,6 +665,21 @@ def _linear_outputs(theta0: np.ndarray, n_records: int, n_inv: int) -> Any:
     )
 
 
+def run_summary(out: Any, t: int, max_iter: int) -> dict[str, Any]:
+    """The fields every trajectory type shares, for row ``t`` of a kernel's outputs: where
+    and why it stopped, the step norms, the tail ring and the per-step promise results."""
+    k = int(out.info_i[t, 0])
+    tail = _tail(out.tail[t], k, max_iter)
+    first, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
+    return dict(
+        iterations=k, stop=_STOP_NAMES[int(out.info_i[t, 1])],
+        final_loss=float(out.info_f[t, 0]), step_norm_last=float(out.info_f[t, 1]),
+        step_norm_two=float(out.info_f[t, 2]), theta_norm=float(out.info_f[t, 3]),
+        tail_loss=tail[:, _k.TAIL_LOSS].copy(), tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
+        tail_fingerprint=tail[:, _k.TAIL_FP:].copy(), first_violation=first,
+        promise_ratio=ratio, promise_worst_step=worst)
+
+
 def _trajectories(out: Any, widths: tuple[int, ...], max_iter: int, *,
                   track_balancedness: bool, track_sharpness: bool,
                   track_invariants: bool) -> list[Trajectory]:
@@ -673,10 +688,7 @@ def _trajectories(out: Any, widths: tuple[int, ...], max_iter: int, *,
     result = []
     for t in range(n_traj):
         n = int(out.info_i[t, 2])
-        k = int(out.info_i[t, 0])
         vals = out.rec_vals[t, :n]
-        tail = _tail(out.tail[t], k, max_iter)
-        first, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
         result.append(
             Trajectory(
                 step_index=out.rec_step[t, :n].copy(),
@@ -685,19 +697,8 @@ def _trajectories(out: Any, widths: tuple[int, ...], max_iter: int, *,
                 balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
                 sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
                 invariants=out.rec_inv[t, :n].copy() if track_invariants else None,
-                iterations=k,
-                stop=_STOP_NAMES[int(out.info_i[t, 1])],
-                final_loss=float(out.info_f[t, 0]),
                 final_weights=_unpack(widths, out.theta_out[t]),
-                step_norm_last=float(out.info_f[t, 1]),
-                step_norm_two=float(out.info_f[t, 2]),
-                theta_norm=float(out.info_f[t, 3]),
-                tail_loss=tail[:, _k.TAIL_LOSS].copy(),
-                tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
-                tail_fingerprint=tail[:, _k.TAIL_FP:].copy(),
-                first_violation=first,
-                promise_ratio=ratio,
-                promise_worst_step=worst,
+                **run_summary(out, t, max_iter),
             )
         )
     return result

@@ -27,16 +27,14 @@ import numpy as np
 from gdcert.sim import _numba_env  # noqa: F401  (must run before numba is imported)
 from gdcert.sim import kernels as _k
 from gdcert.sim.engine import (
-    _STOP_NAMES,
     MAX_RECORD_VALUES,
     PROMISE_RTOL,
     _as_matrix,
     _controls,
-    _promises,
     _record_every,
-    _tail,
     dispatch,
     fingerprint_vectors,
+    run_summary,
 )
 
 __all__ = ["RELU_LOSS_FACTOR", "ReluProblem", "ReluTrajectory", "edge_bisect", "run_relu_batch",
@@ -205,31 +203,17 @@ def run_relu_batch(
     result = []
     for t in range(n_traj):
         n_rec = int(out.info_i[t, 2])
-        k = int(out.info_i[t, 0])
         vals = out.rec_vals[t, :n_rec]
-        tail = _tail(out.tail[t], k, max_iter)
-        first_v, ratio, worst = _promises(out.prom_f[t], out.prom_i[t])
         th, prev = out.theta_out[t], out.theta_prev[t]
         result.append(ReluTrajectory(
             step_index=out.rec_step[t, :n_rec].copy(),
             loss=vals[:, _k.RELU_REC_LOSS].copy(),
             grad_norm=vals[:, _k.RELU_REC_GRAD].copy(),
-            iterations=k,
-            stop=_STOP_NAMES[int(out.info_i[t, 1])],
-            final_loss=float(out.info_f[t, 0]),
-            step_norm_last=float(out.info_f[t, 1]),
-            step_norm_two=float(out.info_f[t, 2]),
             w_final=th[: m * r].reshape(m, r).copy(),
             v_final=th[m * r:].reshape(r, n).copy(),
             w_prev=prev[: m * r].reshape(m, r).copy(),
             v_prev=prev[m * r:].reshape(r, n).copy(),
-            theta_norm=float(out.info_f[t, 3]),
-            tail_loss=tail[:, _k.TAIL_LOSS].copy(),
-            tail_grad_norm=tail[:, _k.TAIL_GRAD].copy(),
-            tail_fingerprint=tail[:, _k.TAIL_FP:].copy(),
-            first_violation=first_v,
-            promise_ratio=ratio,
-            promise_worst_step=worst,
+            **run_summary(out, t, max_iter),
         ))
     return result
 
