@@ -59,16 +59,18 @@ def test_quickstart_first_command_certifies() -> None:
     assert "--lr" in argv
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
     env.pop("GDCERT_DEBUG", None)
+    # a cold numba cache compiles the kernels first (about a minute on 2 cores) and says so
+    # on stderr; nothing else may appear there
     proc = subprocess.run([gdcert_executable(), *argv[1:]], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env=env)
+                          text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
+    assert proc.stderr.replace("gdcert: compiling kernels (first run only)…", "").strip() == ""
     out = proc.stdout
     assert "CERTIFIED" in out and "UNCERTIFIED" not in out and "IMPOSSIBLE" not in out
     # the prose under the block names the certifying theorem: check it is in the verdict
     assert "nar_sastry.thm2" in out and "nar_sastry.lemma3" in out
     proc_json = subprocess.run([gdcert_executable(), *argv[1:], "--json"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=120, env=env)
+                               capture_output=True, text=True, timeout=600, env=env)
     assert proc_json.returncode == 0, proc_json.stderr
     verdict = json.loads(proc_json.stdout)["verdict"]
     assert verdict["status"] == "certified"
