@@ -32,7 +32,7 @@ def cases() -> list[tuple[str, Problem, list[np.ndarray], float]]:
     nonsym = np.eye(6) + 0.5 * np.random.default_rng(0).standard_normal((6, 6)) / math.sqrt(6)
     p5 = Problem.from_target(spd, depth=5)
     p8 = Problem.from_target(nonsym, depth=8)
-    # edges from gdcert.sim.edge.find_edge (30 000 iterations, rtol 0.5 %)
+    # edges from gdcert.api.edge.find_edge (30 000 iterations, rtol 0.5 %)
     return [
         ("spd4 zas L=5", p5, inits.zas(p5.widths).weights(), 0.1314),
         ("nonsym6 near_identity(seed 1) L=8", p8,

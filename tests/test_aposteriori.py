@@ -336,14 +336,14 @@ def test_proved_level_with_flint(spd_problem: Problem) -> None:
     assert res.epsilon > 0 and res.extras["arb_radius"] == res.epsilon
 
 
-def test_prefix_arb_encloses_longdouble(spd_problem: Problem) -> None:
+def test_prefix_arb_encloses_doubledouble(spd_problem: Problem) -> None:
     pytest.importorskip("flint")
-    from gdcert.api.aposteriori import prefix_arb, prefix_longdouble
+    from gdcert.api.aposteriori import prefix_arb, prefix_doubledouble
 
     enc = prefix_arb(spd_problem, zas(4, 5), 0.1, 50, target_radius=1e-14)
     assert enc.ok and enc.radius <= 1e-14
     # the long-double run agrees with the enclosure's centre to long-double accuracy
-    assert prefix_longdouble(spd_problem, zas(4, 5), 0.1, [(50, list(enc.centre))]) < 1e-15
+    assert prefix_doubledouble(spd_problem, zas(4, 5), 0.1, [(50, list(enc.centre))]) < 1e-15
 
 
 def test_mean_convention_scales_step_by_m() -> None:
@@ -372,3 +372,26 @@ def test_without_flint_level_is_from_step_k(spd_problem: Problem,
     with pytest.raises(ImportError, match="python-flint"):
         run.certify_step(spd_problem, zas(4, 5), 0.1, max_iter=5_000, chunk=500,
                          rigorous="always")
+
+
+def test_cross_constant_bounds_the_exact_row_sums() -> None:
+    """The vectorised C_× is ≥ the exact max row sum of M (rational arithmetic) and within
+    1e-12 of it; tiny norms take the one-by-one rounded path."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from gdcert.bounds.aposteriori import _shifted, hessian_cross_constant
+
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        depth = int(rng.integers(2, 25))
+        norms = np.exp(rng.normal(0.0, 1.0, depth))
+        if rng.random() < 0.2:
+            norms[0] = 1e-200  # products underflow: the scalar path
+        r = float(np.exp(rng.normal(-8.0, 3.0)))
+        got = hessian_cross_constant(SimpleNamespace(norms=norms, depth=depth), r)  # type: ignore[arg-type]
+        s = [Fraction(float(v)) for v in _shifted(norms, r)]
+        exact = max(sum((math.prod(s[j] for j in range(depth) if j not in (l, m))
+                         for m in range(depth) if m != l), Fraction(0)) for l in range(depth))
+        assert Fraction(got) >= exact
+        assert got <= float(exact) * (1 + 1e-12) + 1e-300

@@ -8,11 +8,14 @@ simulated steps) is checked:
 * ``"proved"`` — the exact ``k``-th iterate is enclosed with ball arithmetic (python-flint's
   ``arb_mat``, optional extra ``rigorous``), precision raised until the enclosure is small
   enough; the tail is proved on a ball around the enclosure's midpoint;
-* ``"proved_from_step_k"`` — the prefix is re-run in ``np.longdouble`` and the largest
-  deviation from the float64 iterates (at chunk ends) is reported; the tail is proved for
-  every start within ``ε = 2 × deviation`` (at least a few ulps) of the float64 iterate,
-  or, when that fails and two long-double runs in different operation orders agree to
-  within 1 % of that deviation, within ``2 × their spread`` of the long-double iterate.
+* ``"proved_from_step_k"`` — the prefix is re-run in double-double arithmetic (≈ 106-bit
+  significand, the compiled :mod:`gdcert.sim.ddkernel`; on a thread beside the float64
+  simulation when a core is free) and the largest deviation from the float64 iterates (at
+  chunk ends) is reported; the tail is proved for every start within
+  ``ε = 2 × deviation`` (at least a few ulps) of the float64 iterate, or, when that fails
+  and two double-double runs in different summation orders agree to within 1 % of that
+  deviation, within ``2 × their spread`` (plus the centre's rounding) of the
+  double-double iterate.
 
 A run is never certified unless the tail theorem holds, and the tail theorem implies
 convergence to a *global* minimiser; the stopping rules (diverged, orbit, non-global
@@ -32,7 +35,7 @@ import numpy as np
 from gdcert.bounds.aposteriori import Certificate, NotCertified, certify_iterate, gamma
 from gdcert.problem import Problem
 
-__all__ = ["certify_step", "certify_steps", "prefix_longdouble", "prefix_arb",
+__all__ = ["certify_step", "certify_steps", "prefix_doubledouble", "prefix_arb",
            "PrefixEnclosure"]
 
 Rigorous = Literal["auto", "never", "always"]
@@ -57,71 +60,77 @@ def _effective_data(problem: Problem) -> tuple[np.ndarray | None, np.ndarray | N
     return problem.x, problem.y, problem.y @ problem.x.T
 
 
-def _longdouble_run(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
-                    ks: Sequence[int], *, alternate: bool = False) -> dict[int, list[np.ndarray]]:
-    """GD in ``np.longdouble``; the iterates at the steps ``ks``.
+def _dd_state(problem: Problem, init_weights: Sequence[np.ndarray], eta: float, *,
+              reverse: bool = False) -> Any:
+    """A double-double GD run (:class:`gdcert.sim.ddkernel.DDState`) of ``problem`` at η."""
+    from gdcert.sim.ddkernel import DDState
 
-    ``W_l ← W_l − η P_lᵀ G Q_lᵀ`` with ``G = W_{L:1}Σ − C`` (or ``W_{L:1} − Φ``), ``Σ = XXᵀ`` and
-    ``C = YXᵀ`` formed in long double from the stored float64 data. ``alternate`` evaluates
-    the same formulas in another order (product from the prefix side, ``Pᵀ(GQᵀ)``), so two
-    runs differ only by long-double rounding: their spread estimates that rounding's effect.
-    """
-    ld = np.longdouble
-    x, y, c64 = _effective_data(problem)
+    x, y, c = _effective_data(problem)
+    ws = [np.asarray(w, dtype=np.float64) for w in init_weights]
     if x is None:
-        sigma = None
-        c = c64.astype(ld)
-    else:
-        assert y is not None
-        xl, yl = x.astype(ld), y.astype(ld)
-        sigma, c = xl @ xl.T, yl @ xl.T
-    ws = [np.asarray(w, dtype=ld) for w in init_weights]
-    e = ld(eta)
-    depth = len(ws)
-    wanted = set(int(k) for k in ks)
-    last = max(wanted) if wanted else 0
-    out: dict[int, list[np.ndarray]] = {}
-    for k in range(last + 1):
-        if k in wanted:
-            out[k] = [w.copy() for w in ws]
-        if k == last:
-            break
-        pre = [np.eye(ws[0].shape[1], dtype=ld)]
-        for j in range(depth - 1):
-            pre.append(ws[j] @ pre[j])
-        suf = [np.eye(ws[-1].shape[0], dtype=ld) for _ in range(depth)]
-        for j in range(depth - 2, -1, -1):
-            suf[j] = suf[j + 1] @ ws[j + 1]
-        if alternate:
-            prod = ws[-1] @ pre[-1]
-            g = prod - c if sigma is None else prod @ sigma - c
-            ws = [ws[j] - e * (suf[j].T @ (g @ pre[j].T)) for j in range(depth)]
-        else:
-            prod = suf[0] @ ws[0]
-            g = prod - c if sigma is None else prod @ sigma - c
-            ws = [ws[j] - e * ((suf[j].T @ g) @ pre[j].T) for j in range(depth)]
-    return out
+        return DDState(ws, eta, target=c, reverse=reverse)
+    return DDState(ws, eta, x=x, y=y, reverse=reverse)
 
 
-def _distance(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
-    """``‖a − b‖_F`` over all layers, evaluated in long double."""
-    ld = np.longdouble
-    return math.sqrt(sum(float(np.sum((np.asarray(u, dtype=ld) - np.asarray(v, dtype=ld)) ** 2))
-                         for u, v in zip(a, b, strict=True)))
+def _dd_distance(a: Sequence[np.ndarray], b: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """``‖a − b‖_F`` over all layers, ``a`` float64 and ``b`` double-double ``(hi, lo)`` pairs
+    (``(a − hi) − lo`` per entry: exact when ``a`` and ``hi`` are close)."""
+    return math.sqrt(sum(float(np.sum(((u - h) - lo) ** 2))
+                         for u, (h, lo) in zip(a, b, strict=True)))
 
 
-def prefix_longdouble(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
-                      checkpoints: Sequence[tuple[int, Sequence[np.ndarray]]]) -> float:
-    """Largest ``‖Ŵᵏ − W_ldᵏ‖_F`` over ``checkpoints`` (``(k, float64 iterate)`` pairs).
+def _dd_spread(a: Sequence[tuple[np.ndarray, np.ndarray]],
+               b: Sequence[tuple[np.ndarray, np.ndarray]]) -> float:
+    """``‖a − b‖_F`` of two double-double iterates."""
+    return math.sqrt(sum(float(np.sum(((ah - bh) + (al - bl)) ** 2))
+                         for (ah, al), (bh, bl) in zip(a, b, strict=True)))
 
-    Re-runs the prefix in ``np.longdouble`` (64-bit significand on x86; see
-    :func:`_longdouble_run`) from the same float64 init and step size. This is a
-    cross-check, not a proof: the long-double run has rounding errors of its own (about
-    2¹¹ times smaller per operation, amplified along the run like the float64 ones).
+
+def prefix_doubledouble(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
+                        checkpoints: Sequence[tuple[int, Sequence[np.ndarray]]]) -> float:
+    """Largest ``‖Ŵᵏ − W_ddᵏ‖_F`` over ``checkpoints`` (``(k, float64 iterate)`` pairs).
+
+    Re-runs the prefix in double-double arithmetic (≈ 106-bit significand, compiled; see
+    :mod:`gdcert.sim.ddkernel`) from the same float64 init and step size. This is a
+    cross-check, not a proof: the double-double run has rounding errors of its own (about
+    2⁵¹ times smaller per operation, amplified along the run like the float64 ones).
     """
-    cps = dict(checkpoints)
-    runs = _longdouble_run(problem, init_weights, eta, list(cps))
-    return max((_distance(cps[k], runs[k]) for k in cps), default=0.0)
+    state = _dd_state(problem, init_weights, eta)
+    return max((_dd_distance(w, state.advance(k)) for k, w in sorted(checkpoints,
+                                                                    key=lambda c: c[0])),
+               default=0.0)
+
+
+class _Shadow:
+    """The double-double re-run of one run's prefix, advanced on a worker thread.
+
+    The driver posts each float64 checkpoint as it reaches it; the worker advances the
+    double-double run to that step (the kernel releases the GIL, so this overlaps the next
+    float64 chunk on another core) and records the deviation there.
+    """
+
+    def __init__(self, problem: Problem, run: _Run, pool: Any) -> None:
+        self.state = _dd_state(problem, run.init, run.eta)
+        self.pool = pool
+        self.futures: list[Any] = []
+        self.stopped = False
+
+    def post(self, k: int, weights: Sequence[np.ndarray]) -> None:
+        self.futures.append(self.pool.submit(self._advance, k, weights))
+
+    def _advance(self, k: int, weights: Sequence[np.ndarray]) -> float:
+        if self.stopped:
+            return math.nan
+        return _dd_distance(weights, self.state.advance(k))
+
+    def deviation(self) -> float:
+        """The largest deviation over the posted checkpoints (waits for the worker)."""
+        return max((float(f.result()) for f in self.futures), default=0.0)
+
+    def stop(self) -> None:
+        self.stopped = True
+        for f in self.futures:
+            f.cancel()
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,8 @@ def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
     ``s``, ``p ← rate·k + log₂(1/target) + 32`` with ``rate = (p + log₂ threshold)/s``) until
     the Frobenius enclosure radius ``‖(|mid − centre| + rad)‖_F ≤ target_radius``, the
     precision exceeds ``max_precision`` or ``time_budget`` seconds pass. ``centre`` is the
-    midpoint rounded to float64 (its rounding is added to the radius).
+    midpoint rounded to float64 (its rounding is added to the radius); when that rounding
+    alone exceeds ``target_radius`` no precision can help and the search stops at once.
     """
     t0 = time.perf_counter()
     deadline = t0 + time_budget
@@ -218,6 +228,7 @@ def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
             continue
         centre = []
         total = 0.0
+        floor = 0.0  # the float64 centre's own rounding: no precision removes it
         for w in ws:
             mids = np.array([[float(w[i, j].mid()) for j in range(w.ncols())]
                              for i in range(w.nrows())])
@@ -225,8 +236,10 @@ def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
             rads = np.array([[math.nextafter(float(w[i, j].rad()), math.inf)
                               for j in range(w.ncols())] for i in range(w.nrows())])
             bound = rads + np.abs(mids) * 2.0**-53
-            # the float sum of squares is within γ_{n+2} (relative) of the exact one
-            part = float(np.sum(bound * bound)) * (1.0 + gamma(bound.size + 2))
+            with np.errstate(over="ignore"):  # a blown-up enclosure: radius inf, handled
+                floor += float(np.sum((np.abs(mids) * 2.0**-53) ** 2))
+                # the float sum of squares is within γ_{n+2} (relative) of the exact one
+                part = float(np.sum(bound * bound)) * (1.0 + gamma(bound.size + 2))
             total = math.nextafter(total + math.nextafter(part, math.inf), math.inf)
             centre.append(mids)
         radius = math.nextafter(math.sqrt(total) * (1 + 4 * 2.0**-53), math.inf)
@@ -234,6 +247,8 @@ def prefix_arb(problem: Problem, init_weights: Sequence[np.ndarray], eta: float,
         if radius <= target_radius:
             return PrefixEnclosure(tuple(centre), radius, prec, time.perf_counter() - t0,
                                    True, tuple(attempts))
+        if math.sqrt(floor) >= target_radius:  # rounding the centre alone is too much
+            break
         if not math.isfinite(radius):  # blew up in the last steps (checked every 64)
             rate = (prec + math.log2(threshold)) / max(k, 1)
             prec = max(2 * prec, int(rate * k - math.log2(max(target_radius, 1e-300))) + 32)
@@ -269,6 +284,26 @@ class _Run:
     stalled: int = 0
     checkpoints: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
     result: Certificate | NotCertified | None = None
+    shadow: _Shadow | None = None
+
+    def checkpoint(self) -> None:
+        """Record the current float64 iterate (and hand it to the double-double shadow)."""
+        ws = [w.copy() for w in self.weights]
+        self.checkpoints.append((self.k, ws))
+        if self.shadow is not None:
+            self.shadow.post(self.k, ws)
+
+    def prefix(self, problem: Problem) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]]:
+        """The largest float64 − double-double deviation over the checkpoints, and the
+        double-double iterate at step ``k``."""
+        if self.shadow is not None:
+            dev = self.shadow.deviation()
+            return dev, self.shadow.state.layers()
+        state = _dd_state(problem, self.init, self.eta)
+        dev = 0.0
+        for k, w in self.checkpoints:
+            dev = max(dev, _dd_distance(w, state.advance(k)))
+        return dev, state.layers()
 
 
 def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: Rigorous,
@@ -276,8 +311,8 @@ def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: R
     """Upgrade a tail certificate at the float64 iterate to a statement about exact GD."""
     scale = math.sqrt(sum(float(np.sum(w * w)) for w in run.weights))
     slack = max(tail.r - float(tail.extras.get("travel", tail.r)), 0.0)
-    dev = prefix_longdouble(problem, run.init, run.eta, run.checkpoints)
-    extras: dict[str, Any] = {"prefix_deviation_longdouble": dev}
+    dev, dd_k = run.prefix(problem)
+    extras: dict[str, Any] = {"prefix_deviation_dd": dev}
     if rigorous != "never" and _flint_available() and run.k > 0:
         enc = prefix_arb(problem, run.init, run.eta, run.k, target_radius=0.1 * slack,
                          time_budget=rigorous_budget)
@@ -296,7 +331,7 @@ def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: R
         return _with_extras(certify_iterate(problem, run.weights, run.eta, epsilon=0.0,
                                             tolerance=tolerance, init=run.name, k=0,
                                             level="proved", prefix_deviation=0.0), extras)
-    # ε: twice the measured float64-vs-long-double deviation, at least 4 ulps of ‖W‖
+    # ε: twice the measured float64-vs-double-double deviation, at least 4 ulps of ‖W‖
     eps = max(2.0 * dev, 4 * 2.0**-52 * scale)
     res = certify_iterate(problem, run.weights, run.eta, epsilon=eps, tolerance=tolerance,
                           init=run.name, k=run.k, level="proved_from_step_k",
@@ -304,26 +339,24 @@ def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: R
     if isinstance(res, Certificate):
         return _with_extras(res, {**extras, "centre": "float64"})
     # The float64 prefix went astray (a saddle escape or catapult amplifies rounding).
-    # Re-centre on the long-double iterate; ε from the spread of two long-double runs
-    # that differ only in the order of operations, plus the rounding of the centre.
-    ks = [k for k, _ in run.checkpoints]
-    one = _longdouble_run(problem, run.init, run.eta, ks)
-    two = _longdouble_run(problem, run.init, run.eta, ks, alternate=True)
-    spread = max(_distance(one[k], two[k]) for k in ks)
-    centre = [np.asarray(w, dtype=np.float64) for w in one[run.k]]
-    rounding = _distance(centre, one[run.k])
-    eps_ld = max(2.0 * spread, 4 * 2.0**-52 * scale) + 2.0 * rounding
-    extras.update({"longdouble_spread": spread})
-    if spread <= 1e-2 * dev:  # rounding-driven (linear) regime: spread ≈ 2⁻¹¹ dev
-        res = certify_iterate(problem, centre, run.eta, epsilon=eps_ld, tolerance=tolerance,
+    # Re-centre on the double-double iterate; ε from the spread of two double-double runs
+    # that differ only in the order of summation, plus the rounding of the centre.
+    other = _dd_state(problem, run.init, run.eta, reverse=True).advance(run.k)
+    spread = _dd_spread(dd_k, other)
+    centre = [h for h, _ in dd_k]
+    rounding = math.sqrt(sum(float(np.sum(lo * lo)) for _, lo in dd_k))
+    eps_dd = max(2.0 * spread, 4 * 2.0**-52 * scale) + 2.0 * rounding
+    extras.update({"dd_spread": spread})
+    if spread <= 1e-2 * dev:  # the double-double runs resolve the trajectory
+        res = certify_iterate(problem, centre, run.eta, epsilon=eps_dd, tolerance=tolerance,
                               init=run.name, k=run.k, level="proved_from_step_k",
                               prefix_deviation=dev)
         if isinstance(res, Certificate):
-            return _with_extras(res, {**extras, "centre": "longdouble"})
+            return _with_extras(res, {**extras, "centre": "double-double"})
     return NotCertified(eta=run.eta, init=run.name, reason="prefix_deviation",
                         detail=f"the tail holds at the float64 iterate but not within "
                                f"ε = {eps:.3g} of it (prefix deviation {dev:.3g}), nor "
-                               f"around the long-double iterate (spread {spread:.3g})",
+                               f"around the double-double iterate (spread {spread:.3g})",
                         k=run.k, loss_gap=res.loss_gap, extras=extras)
 
 
@@ -337,6 +370,62 @@ def _with_extras(res: Certificate | NotCertified,
 def _grad_small(traj: Any, scale: float) -> bool:
     g = traj.grad_norm
     return bool(len(g)) and float(g[-1]) <= 1e-8 * max(float(np.max(g)), scale, 1e-300)
+
+
+def _shadow_pool(n_runs: int) -> Any:
+    """A one-thread pool for the double-double re-runs when a core is left over (fewer runs
+    than usable cores), else ``None``: then each prefix is re-run once its tail is proved."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cores = os.cpu_count() or 1
+    if n_runs >= cores:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdcert-dd")
+
+
+def _advance(st: _Run, tr: Any, f_star: float) -> bool:
+    """Take a chunk's trajectory into the run's state; True if it diverged (then judged)."""
+    if math.isnan(st.loss0):
+        st.loss0 = float(tr.loss[0])
+    st.k += tr.iterations
+    st.weights = [np.array(w) for w in tr.final_weights]
+    if (tr.stop == "diverged" or not math.isfinite(tr.final_loss)
+            or tr.final_loss > DIV_FACTOR * max(st.loss0, 1e-300)):
+        st.result = NotCertified(eta=st.eta, init=st.name, reason="diverged",
+                                 detail=f"the loss reached {tr.final_loss:.3g}",
+                                 k=st.k, loss_gap=tr.final_loss - f_star)
+        return True
+    st.checkpoint()
+    return False
+
+
+def _judge(st: _Run, tr: Any, *, scale: float, patience: int, max_iter: int,
+           gap: float) -> None:
+    """After a chunk without a certificate: track progress; stop an orbit, a non-global
+    critical point, a stall or the budget."""
+    if gap < 0.999 * st.best_gap:
+        st.best_gap, st.stalled = gap, 0
+    else:
+        st.stalled += 1
+    if st.stalled >= patience:
+        if tr.step_norm_two < ORBIT_RATIO * tr.step_norm_last:
+            reason, what = "orbit", "a period-2 orbit (loss not decreasing)"
+        elif _grad_small(tr, scale):
+            reason, what = "non_global", "a critical point above the optimal loss"
+        else:
+            reason, what = "stalled", "no progress of the loss"
+        st.result = NotCertified(eta=st.eta, init=st.name, reason=reason,
+                                 detail=f"{what} after {st.k} steps (loss gap {gap:.3g})",
+                                 k=st.k, loss_gap=gap)
+    elif st.k >= max_iter:
+        st.result = NotCertified(eta=st.eta, init=st.name, reason="budget",
+                                 detail=f"no certificate within {max_iter} steps",
+                                 k=st.k, loss_gap=gap)
 
 
 def certify_steps(problem: Problem,
@@ -382,56 +471,37 @@ def certify_steps(problem: Problem,
             return True
         return False
 
-    for st in states:
-        st.checkpoints.append((0, [w.copy() for w in st.weights]))
-        attempt(st)
-    while True:
-        active = [st for st in states if st.result is None]
-        if not active:
-            break
-        steps = min(chunk, max_iter - min(st.k for st in active))
-        if steps <= 0:
-            for st in active:
-                st.result = NotCertified(eta=st.eta, init=st.name, reason="budget",
-                                         detail=f"no certificate within {max_iter} steps",
-                                         k=st.k, loss_gap=st.best_gap)
-            break
-        trajs = run_batch(gdp, [st.weights for st in active],
-                          [Schedule.constant(st.eta) for st in active], max_iter=steps,
-                          loss_target=f_star, record_every=steps, div_factor=DIV_FACTOR)
-        for st, tr in zip(active, trajs, strict=True):
-            if math.isnan(st.loss0):
-                st.loss0 = float(tr.loss[0])
-            st.k += tr.iterations
-            st.weights = [np.array(w) for w in tr.final_weights]
-            gap = tr.final_loss - f_star
-            if (tr.stop == "diverged" or not math.isfinite(tr.final_loss)
-                    or tr.final_loss > DIV_FACTOR * max(st.loss0, 1e-300)):
-                st.result = NotCertified(eta=st.eta, init=st.name, reason="diverged",
-                                         detail=f"the loss reached {tr.final_loss:.3g}",
-                                         k=st.k, loss_gap=gap)
-                continue
-            st.checkpoints.append((st.k, [w.copy() for w in st.weights]))
-            if attempt(st):
-                continue
-            if gap < 0.999 * st.best_gap:
-                st.best_gap, st.stalled = gap, 0
-            else:
-                st.stalled += 1
-            if st.stalled >= patience:
-                if tr.step_norm_two < ORBIT_RATIO * tr.step_norm_last:
-                    reason, what = "orbit", "a period-2 orbit (loss not decreasing)"
-                elif _grad_small(tr, scale):
-                    reason, what = "non_global", "a critical point above the optimal loss"
-                else:
-                    reason, what = "stalled", "no progress of the loss"
-                st.result = NotCertified(eta=st.eta, init=st.name, reason=reason,
-                                         detail=f"{what} after {st.k} steps (loss gap "
-                                                f"{gap:.3g})", k=st.k, loss_gap=gap)
-            elif st.k >= max_iter:
-                st.result = NotCertified(eta=st.eta, init=st.name, reason="budget",
-                                         detail=f"no certificate within {max_iter} steps",
-                                         k=st.k, loss_gap=gap)
+    pool = _shadow_pool(len(states))
+    try:
+        for st in states:
+            if pool is not None:
+                st.shadow = _Shadow(problem, st, pool)
+            st.checkpoint()
+            attempt(st)
+        while True:
+            active = [st for st in states if st.result is None]
+            if not active:
+                break
+            steps = min(chunk, max_iter - min(st.k for st in active))
+            if steps <= 0:
+                for st in active:
+                    st.result = NotCertified(eta=st.eta, init=st.name, reason="budget",
+                                             detail=f"no certificate within {max_iter} steps",
+                                             k=st.k, loss_gap=st.best_gap)
+                break
+            trajs = run_batch(gdp, [st.weights for st in active],
+                              [Schedule.constant(st.eta) for st in active], max_iter=steps,
+                              loss_target=f_star, record_every=steps, div_factor=DIV_FACTOR)
+            for st, tr in zip(active, trajs, strict=True):
+                if not _advance(st, tr, f_star) and not attempt(st):
+                    _judge(st, tr, scale=scale, patience=patience, max_iter=max_iter,
+                           gap=tr.final_loss - f_star)
+    finally:
+        for st in states:
+            if st.shadow is not None:
+                st.shadow.stop()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [st.result for st in states if st.result is not None]
 
 
@@ -445,7 +515,7 @@ def certify_step(problem: Problem, init_weights: Sequence[np.ndarray], eta: floa
     After every ``chunk`` steps (up to ``max_iter``) the tail theorem is tried at the
     reached iterate; the first success is upgraded to ``"proved"`` (arb enclosure of the
     prefix, when python-flint is installed and ``rigorous`` is not ``"never"``, within
-    ``rigorous_budget`` seconds) or ``"proved_from_step_k"`` (long-double cross-check).
+    ``rigorous_budget`` seconds) or ``"proved_from_step_k"`` (double-double cross-check).
     See :func:`certify_steps` for the outcomes that stop the search without a certificate.
     """
     return certify_steps(problem, [(init_weights, eta)], names=[init_name], max_iter=max_iter,

@@ -494,12 +494,35 @@ def hessian_cross_constant(cd: CentreData, r: float) -> float:
     ``‖D²Π[V, V]‖_F ≤ Σ_{l≠m} M_{lm} ‖V_l‖_F‖V_m‖_F ≤ λ_max(M) ‖V‖²`` with
     ``M_{lm} = Π_{j∉{l,m}} s_j`` (0 on the diagonal). M is nonnegative, so
     ``λ_max(M) ≤ max_l Σ_{m≠l} M_{lm}`` (Perron–Frobenius / Gershgorin) ``≤ (L − 1) C₂``
-    of the note. Outward rounding.
+    of the note.
+
+    Row ``l``'s sum is the elementary symmetric polynomial ``e_{L−2}`` of the ``s_j``,
+    ``j ≠ l``: ``Σ_m Π_{j<m} t_j · Π_{j>m} t_j`` over ``t = (s_j)_{j≠l}``, from prefix and
+    suffix products (numpy, all rows at once, ``O(L²)``). Each term is a product of at
+    most ``L − 2`` nonnegative floats and each row a sum of ``L − 1`` terms, so the exact
+    value is at most the computed one times ``(1 + γ_L)² ≤ 1 + γ_{2L}`` (Higham, Lemma 3.1
+    and §4.2), rounded up — valid while nothing underflows; near underflow (or for a
+    non-finite input) every operation is rounded up one by one instead.
     """
     s = _shifted(cd.norms, r)
     depth = cd.depth
     if depth < 2:
         return 0.0
+    off = ~np.eye(depth, dtype=bool)
+    t = np.broadcast_to(s, (depth, depth))[off].reshape(depth, depth - 1)  # row l: s_{j≠l}
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        ones = np.ones((depth, 1))
+        pre = np.concatenate([ones, np.cumprod(t[:, :-1], axis=1)], axis=1)
+        suf = np.concatenate([np.cumprod(t[:, :0:-1], axis=1)[:, ::-1], ones], axis=1)
+        terms = pre * suf
+        rows = np.sum(terms, axis=1)
+    if np.all(np.isfinite(s)) and float(np.min(s)) > 0.0 and float(np.min(terms)) > 1e-290:
+        return _inflate(float(np.max(rows)), 2 * depth)
+    return _cross_constant_scalar(s, depth)
+
+
+def _cross_constant_scalar(s: np.ndarray, depth: int) -> float:
+    """:func:`hessian_cross_constant` with every multiplication and addition rounded up."""
     best = 0.0
     for l in range(depth):
         row = []
@@ -584,6 +607,12 @@ def search_radius(cd: CentreData, eta: float, *, epsilon: float = 0.0,
     (the constants grow with r, the travel bound shrinks with F₀), then a log grid of
     ``grid_points`` radii from ``max(2ε, 10⁻¹⁴ s)`` to ``s = max_l ‖W^c_l‖ + 1``. Returns the
     first success (the fixed point first: it is the smallest radius, with the best q).
+
+    Every constant is a sup or inf over the ball, so β, q and the travel bound only grow
+    with r. Hence the search stops at once when the smallest radius already has
+    ``ηβ ≥ 2`` or ``q ≥ 1``, skips grid radii below the smallest radius's travel bound, and
+    stops the grid at the first radius with ``ηβ ≥ 2`` or ``q ≥ 1`` (pruning only saves
+    work: a returned radius always passes :func:`tail_check`).
     """
     f0 = loss_gap(cd, epsilon)
     if not math.isfinite(f0):
@@ -596,20 +625,34 @@ def search_radius(cd: CentreData, eta: float, *, epsilon: float = 0.0,
                               epsilon=epsilon, r=r)
 
     r = max(2.0 * epsilon, 1e-15 * scale)
+    lc, tc = attempt(r)
+    if tc.ok:
+        return lc, tc
+    if tc.why == "step_too_large" or not tc.q < 1.0:
+        # β and q only grow with r (every constant is a sup over the ball): no larger
+        # radius can do better, and r is already the smallest one allowed
+        return None
+    floor = tc.travel  # every r' ≥ r has travel(r') ≥ travel(r): radii below it fail
     for _ in range(30):
-        lc, tc = attempt(r)
-        if tc.ok:
-            return lc, tc
         if not math.isfinite(tc.travel) or tc.travel > 10 * scale:
             break
         r_next = max(1.5 * tc.travel, r * 1.01)
         if r_next > 10 * scale:
             break
         r = r_next
+        lc, tc = attempt(r)
+        if tc.ok:
+            return lc, tc
+    if not floor <= scale:
+        return None
     for r in np.geomspace(max(2.0 * epsilon, 1e-14 * scale), scale, grid_points):
+        if r < floor:
+            continue
         lc, tc = attempt(float(r))
         if tc.ok:
             return lc, tc
+        if tc.why == "step_too_large" or not tc.q < 1.0:
+            break
     return None
 
 

@@ -1,0 +1,298 @@
+"""Gradient descent in double-double arithmetic: the a posteriori certificate's prefix check.
+
+The certificate (:mod:`gdcert.api.aposteriori`) proves convergence from a float64 iterate
+``Ŵᵏ``; to say how far the exact ``k``-th iterate lies from it, the prefix is re-run at
+higher precision. This module runs that re-run compiled: every number is an unevaluated
+sum ``hi + lo`` of two doubles (a *double-double*, ≈ 106-bit significand; Dekker 1971,
+Hida–Li–Bailey's QD library), products are made error-free with a fused multiply–add
+(``fma(a, b, −fl(ab))`` is the exact rounding error of ``fl(ab)``), sums with Knuth's
+two-sum. The kernel is compiled *without* ``fastmath``: reassociation would destroy the
+error-free transformations.
+
+One step is the same GD step as the float64 core and the long-double reference
+(``W_l ← W_l − η P_lᵀ G Q_lᵀ``, ``G = W_{L:1} − Φ`` in target form, ``G = W_{L:1}Σ − C``
+with ``Σ = XXᵀ``, ``C = YXᵀ`` in data form) organised in ``3L`` products:
+``Q_{l+1} = W_l Q_l`` (prefix), ``B_{L−1} = G``, ``B_{l−1} = W_lᵀ B_l`` (so that
+``B_l = P_lᵀ G``) and ``∇_l = B_l Q_lᵀ``.
+
+Accuracy: each dd product ``Σ_k a_k b_k`` is accurate to about ``2⁻¹⁰⁴ Σ_k |a_k||b_k|``
+(the products' low parts are accumulated in a plain double, renormalised once per
+entry), which is ``2⁻⁵¹`` times below float64's own per-step error; the deviation of the
+float64 run from this one is therefore the float64 run's deviation from exact GD to
+about 15 digits until that deviation itself approaches ``2⁻¹⁰⁴`` relative.
+
+``reverse=True`` sums every inner product in the opposite order: two dd runs that
+differ only in that measure the dd rounding's own effect on the trajectory.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit
+from numba.core import types
+from numba.extending import intrinsic
+
+__all__ = ["DDState", "dd_gd", "dd_trajectory", "fma"]
+
+
+if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # pragma: no cover
+    from fractions import Fraction
+
+    def fma(a: float, b: float, c: float) -> float:
+        """``a·b + c`` rounded once (exact rational arithmetic, then one rounding)."""
+        return float(Fraction(a) * Fraction(b) + Fraction(c))
+else:
+    @intrinsic
+    def fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+        """``a·b + c`` rounded once: LLVM's ``llvm.fma.f64`` (a hardware FMA on x86-64 v3)."""
+        sig = types.float64(types.float64, types.float64, types.float64)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            return builder.fma(*args)
+
+        return sig, codegen
+
+
+@njit(cache=True)
+def _mm(ah, al, bh, bl, ch, cl, m, kk, n, ta, reverse):  # type: ignore[no-untyped-def]
+    """``C ← op(A) B`` in double-double; ``op(A) = Aᵀ`` when ``ta``; sizes m×kk times kk×n.
+
+    The arrays are the leading blocks of padded ``(dmax, dmax)`` buffers (hi and lo parts).
+    Row ``i`` of C accumulates ``a_ik · B[k, :]`` with the hi parts summed by two-sum and
+    every error term gathered in the lo part, renormalised once at the end.
+    """
+    for i in range(m):
+        for j in range(n):
+            ch[i, j] = 0.0
+            cl[i, j] = 0.0
+        for t in range(kk):
+            k = kk - 1 - t if reverse else t
+            if ta:
+                xh = ah[k, i]
+                xl = al[k, i]
+            else:
+                xh = ah[i, k]
+                xl = al[i, k]
+            for j in range(n):
+                yh = bh[k, j]
+                p = xh * yh
+                e = fma(xh, yh, -p) + (xh * bl[k, j] + xl * yh)
+                s = ch[i, j] + p
+                bb = s - ch[i, j]
+                err = (ch[i, j] - (s - bb)) + (p - bb)
+                ch[i, j] = s
+                cl[i, j] += err + e
+        for j in range(n):
+            s = ch[i, j] + cl[i, j]
+            cl[i, j] = cl[i, j] - (s - ch[i, j])
+            ch[i, j] = s
+
+
+@njit(cache=True)
+def _mm_nt(ah, al, bh, bl, ch, cl, m, kk, n, th, tl, reverse):  # type: ignore[no-untyped-def]
+    """``C ← A Bᵀ`` (B is n×kk) through a transposed copy of B in ``(th, tl)``."""
+    for i in range(n):
+        for j in range(kk):
+            th[j, i] = bh[i, j]
+            tl[j, i] = bl[i, j]
+    _mm(ah, al, th, tl, ch, cl, m, kk, n, False, reverse)
+
+
+@njit(cache=True)
+def _sub_into(ah, al, bh, bl, m, n):  # type: ignore[no-untyped-def]
+    """``A ← A − B`` in double-double (accurate two-sum on both parts)."""
+    for i in range(m):
+        for j in range(n):
+            s = ah[i, j] - bh[i, j]
+            bb = s - ah[i, j]
+            e = (ah[i, j] - (s - bb)) + (-bh[i, j] - bb)
+            t = al[i, j] - bl[i, j]
+            bb2 = t - al[i, j]
+            f = (al[i, j] - (t - bb2)) + (-bl[i, j] - bb2)
+            e += t
+            hi = s + e
+            e = e - (hi - s)
+            e += f
+            s2 = hi + e
+            al[i, j] = e - (s2 - hi)
+            ah[i, j] = s2
+
+
+@njit(cache=True)
+def _step_into(wh, wl, gh, gl, eta, m, n):  # type: ignore[no-untyped-def]
+    """``W ← W − η ∇`` in double-double (η a double, its products made exact by FMA)."""
+    for i in range(m):
+        for j in range(n):
+            p = eta * gh[i, j]
+            e = fma(eta, gh[i, j], -p) + eta * gl[i, j]
+            # W − (p + e): two-sum of the hi parts, the rest in the low part
+            s = wh[i, j] - p
+            bb = s - wh[i, j]
+            err = (wh[i, j] - (s - bb)) + (-p - bb)
+            lo = err + (wl[i, j] - e)
+            hi = s + lo
+            wl[i, j] = lo - (hi - s)
+            wh[i, j] = hi
+
+
+@njit(cache=True, nogil=True)
+def dd_gd(w_hi, w_lo, widths, c_hi, c_lo, s_hi, s_lo, data_form, eta, ks, out_hi, out_lo,
+          reverse):  # type: ignore[no-untyped-def]
+    """GD in double-double from ``(w_hi, w_lo)`` (``(L, dmax, dmax)``, layer ``l`` is
+    ``widths[l+1] × widths[l]``); the iterates at the sorted steps ``ks`` go to
+    ``out_hi[i], out_lo[i]``. ``C`` (target Φ, or ``YXᵀ``) and, in data form, ``Σ = XXᵀ``
+    as dd pairs (``(dmax, dmax)``). The weights are updated in place.
+    """
+    depth = w_hi.shape[0]
+    dmax = w_hi.shape[1]
+    d0 = widths[0]
+    dl = widths[depth]
+    qh = np.zeros((depth, dmax, dmax))  # Q_l = W_{l-1} ⋯ W_0 (Q_0 = I, kept implicit)
+    ql = np.zeros((depth, dmax, dmax))
+    bh = np.zeros((dmax, dmax))
+    bl = np.zeros((dmax, dmax))
+    b2h = np.zeros((dmax, dmax))
+    b2l = np.zeros((dmax, dmax))
+    gh = np.zeros((depth, dmax, dmax))
+    gl = np.zeros((depth, dmax, dmax))
+    ph = np.zeros((dmax, dmax))
+    pl = np.zeros((dmax, dmax))
+    th = np.zeros((dmax, dmax))
+    tl = np.zeros((dmax, dmax))
+    last = ks[ks.shape[0] - 1] if ks.shape[0] > 0 else 0
+    nxt = 0
+    for step in range(last + 1):
+        while nxt < ks.shape[0] and ks[nxt] == step:
+            out_hi[nxt] = w_hi
+            out_lo[nxt] = w_lo
+            nxt += 1
+        if step == last:
+            break
+        # prefix products Q_1 = W_0, Q_{l+1} = W_l Q_l
+        for i in range(widths[1]):
+            for j in range(d0):
+                qh[1 % depth, i, j] = w_hi[0, i, j]
+                ql[1 % depth, i, j] = w_lo[0, i, j]
+        for lay in range(1, depth - 1):
+            _mm(w_hi[lay], w_lo[lay], qh[lay], ql[lay], qh[lay + 1], ql[lay + 1],
+                widths[lay + 1], widths[lay], d0, False, reverse)
+        # product W_{L:1} and the residual G
+        if depth == 1:
+            for i in range(dl):
+                for j in range(d0):
+                    ph[i, j] = w_hi[0, i, j]
+                    pl[i, j] = w_lo[0, i, j]
+        else:
+            _mm(w_hi[depth - 1], w_lo[depth - 1], qh[depth - 1], ql[depth - 1], ph, pl,
+                dl, widths[depth - 1], d0, False, reverse)
+        if data_form:
+            _mm(ph, pl, s_hi, s_lo, bh, bl, dl, d0, d0, False, reverse)
+        else:
+            for i in range(dl):
+                for j in range(d0):
+                    bh[i, j] = ph[i, j]
+                    bl[i, j] = pl[i, j]
+        _sub_into(bh, bl, c_hi, c_lo, dl, d0)
+        # B_{L-1} = G, ∇_l = B_l Q_lᵀ, B_{l-1} = W_lᵀ B_l
+        for lay in range(depth - 1, -1, -1):
+            if lay == 0:
+                for i in range(widths[1]):
+                    for j in range(d0):
+                        gh[0, i, j] = bh[i, j]
+                        gl[0, i, j] = bl[i, j]
+            else:
+                _mm_nt(bh, bl, qh[lay], ql[lay], gh[lay], gl[lay], widths[lay + 1], d0,
+                       widths[lay], th, tl, reverse)
+                _mm(w_hi[lay], w_lo[lay], bh, bl, b2h, b2l, widths[lay], widths[lay + 1],
+                    d0, True, reverse)
+                for i in range(widths[lay]):
+                    for j in range(d0):
+                        bh[i, j] = b2h[i, j]
+                        bl[i, j] = b2l[i, j]
+        for lay in range(depth):
+            _step_into(w_hi[lay], w_lo[lay], gh[lay], gl[lay], eta, widths[lay + 1],
+                       widths[lay])
+
+
+def _dd_gram(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``A Bᵀ`` of two float64 matrices as a double-double pair (products exact by FMA)."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    m, kk = a.shape
+    n = b.shape[0]
+    ch, cl = np.zeros((m, n)), np.zeros((m, n))
+    th, tl = np.zeros((kk, n)), np.zeros((kk, n))
+    _mm_nt(a, np.zeros_like(a), b, np.zeros_like(b), ch, cl, m, kk, n, th, tl, False)
+    return ch, cl
+
+
+class DDState:
+    """A double-double GD trajectory advanced on demand (``advance``), from float64 weights.
+
+    Target form (``target`` Φ) or data form (``x`` d_0×N, ``y`` d_L×N: ``Σ = XXᵀ`` and
+    ``C = YXᵀ`` are formed exactly to double-double from the float64 data). ``k`` is the
+    current step. The kernel releases the GIL, so a thread can advance a state while the
+    float64 simulation runs.
+    """
+
+    def __init__(self, weights: list[np.ndarray], eta: float, *,
+                 target: np.ndarray | None = None, x: np.ndarray | None = None,
+                 y: np.ndarray | None = None, reverse: bool = False) -> None:
+        ws = [np.asarray(w, dtype=np.float64) for w in weights]
+        self.depth = len(ws)
+        self.widths = np.array([ws[0].shape[1]] + [w.shape[0] for w in ws], dtype=np.int64)
+        dmax = int(self.widths.max())
+        self.w_hi = np.zeros((self.depth, dmax, dmax))
+        self.w_lo = np.zeros((self.depth, dmax, dmax))
+        for j, w in enumerate(ws):
+            self.w_hi[j, :w.shape[0], :w.shape[1]] = w
+        self.c_hi, self.c_lo = np.zeros((dmax, dmax)), np.zeros((dmax, dmax))
+        self.s_hi, self.s_lo = np.zeros((dmax, dmax)), np.zeros((dmax, dmax))
+        d0, dl = int(self.widths[0]), int(self.widths[-1])
+        if target is not None:
+            self.c_hi[:dl, :d0] = target
+            self.data_form = False
+        else:
+            if x is None or y is None:
+                raise ValueError("DDState needs target, or both x and y")
+            self.c_hi[:dl, :d0], self.c_lo[:dl, :d0] = _dd_gram(y, x)
+            self.s_hi[:d0, :d0], self.s_lo[:d0, :d0] = _dd_gram(x, x)
+            self.data_form = True
+        self.eta = float(eta)
+        self.reverse = bool(reverse)
+        self.k = 0
+        self._out = (np.zeros((1,) + self.w_hi.shape), np.zeros((1,) + self.w_hi.shape))
+        from gdcert.sim.engine import ensure_compiled  # here: the compile notice, main thread
+
+        ensure_compiled(dd_gd, self._args(1))
+
+    def _args(self, steps: int) -> tuple[object, ...]:
+        return (self.w_hi, self.w_lo, self.widths, self.c_hi, self.c_lo, self.s_hi, self.s_lo,
+                self.data_form, self.eta, np.array([steps], dtype=np.int64), *self._out,
+                self.reverse)
+
+    def layers(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The current iterate: ``(hi, lo)`` per layer (copies)."""
+        w = self.widths
+        return [(self.w_hi[j, :w[j + 1], :w[j]].copy(), self.w_lo[j, :w[j + 1], :w[j]].copy())
+                for j in range(self.depth)]
+
+    def advance(self, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Run to step ``k`` (≥ the current step); the iterate there."""
+        if k < self.k:
+            raise ValueError(f"cannot go back from step {self.k} to {k}")
+        if k > self.k:
+            dd_gd(*self._args(k - self.k))  # updates w_hi, w_lo in place
+            self.k = k
+        return self.layers()
+
+
+def dd_trajectory(weights: list[np.ndarray], eta: float, ks: list[int], *,
+                  target: np.ndarray | None = None, x: np.ndarray | None = None,
+                  y: np.ndarray | None = None, reverse: bool = False,
+                  ) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """Double-double GD from the float64 ``weights``; ``{k: [(hi_l, lo_l) per layer]}``
+    at the steps ``ks`` (see :class:`DDState` for the data arguments)."""
+    state = DDState(weights, eta, target=target, x=x, y=y, reverse=reverse)
+    return {k: state.advance(k) for k in sorted(set(int(k) for k in ks))}
