@@ -395,3 +395,41 @@ def test_cross_constant_bounds_the_exact_row_sums() -> None:
                          for m in range(depth) if m != l), Fraction(0)) for l in range(depth))
         assert Fraction(got) >= exact
         assert got <= float(exact) * (1 + 1e-12) + 1e-300
+
+
+def test_vectorised_kappa_and_jacobian_bounds_match_the_one_by_one_rounding() -> None:
+    """The numpy per-term κ bounds and ΔJ agree with the scalar outward-rounded versions to
+    1e-12 and stay on the safe side of the exact values (rational arithmetic)."""
+    from fractions import Fraction
+    from types import SimpleNamespace
+
+    from gdcert.bounds import aposteriori as ap
+
+    rng = np.random.default_rng(9)
+    for trial in range(60):
+        depth = int(rng.integers(1, 30))
+        norms = np.exp(rng.normal(0.0, 0.7, depth))
+        if trial % 7 == 0:
+            norms[-1] = 0.0  # ZAS-like W_L = 0
+        if trial % 11 == 0:
+            norms[0] = 1e-200  # near underflow: the scalar path
+        cd = SimpleNamespace(norms=norms, depth=depth, sig_p=rng.uniform(0, 2, depth),
+                             sig_q=rng.uniform(0, 2, depth))
+        r = float(np.exp(rng.normal(-6.0, 3.0)))
+        kmin, kmax = ap.kappa_ball_per_term(cd, r)  # type: ignore[arg-type]
+        kmin_s, kmax_s = ap._kappa_per_term_scalar(cd, r)  # type: ignore[arg-type]
+        assert kmin <= kmin_s * (1 + 1e-12) + 1e-300 and kmin >= kmin_s * (1 - 1e-12)
+        assert kmax >= kmax_s * (1 - 1e-12) and kmax <= kmax_s * (1 + 1e-12)
+        s = [Fraction(float(v)) for v in ap._shifted(norms, r)]
+        exact_kmax = sum((math.prod(s[j] ** 2 for j in range(depth) if j != l)
+                          for l in range(depth)), Fraction(0))
+        assert Fraction(kmax) >= exact_kmax
+        dj = ap.jacobian_perturbation(cd, r)  # type: ignore[arg-type]
+        dj_s = ap._jacobian_perturbation_scalar(cd, r)  # type: ignore[arg-type]
+        # a difference of products: the relative margins cost up to ~γ_L · Π s absolutely
+        assert dj <= dj_s * (1 + 1e-9) + 1e-12 * float(np.prod(ap._shifted(norms, r))) * depth
+        nf = [Fraction(float(v)) for v in norms]
+        exact_c2 = sum(((math.prod(s[j] for j in range(depth) if j != l)
+                         - math.prod(nf[j] for j in range(depth) if j != l)) ** 2
+                        for l in range(depth)), Fraction(0))
+        assert Fraction(dj) ** 2 >= exact_c2

@@ -46,6 +46,12 @@ PATIENCE = 40
 ORBIT_RATIO = 1e-3
 #: Loss above this multiple of the initial loss (or not finite) counts as diverged.
 DIV_FACTOR = 1e6
+#: After a failed tail attempt the next one waits until the loss gap has fallen to this
+#: fraction of its value then (√2 less travel in the tail's bound) …
+ATTEMPT_DROP = 0.5
+#: … or for this many chunks: an attempt costs about as much as a chunk on small problems,
+#: and near the edge the gap falls slowly, so attempting after every chunk doubled the cost.
+ATTEMPT_SKIP = 4
 
 
 # ----------------------------------------------------------------------------- prefix
@@ -285,6 +291,18 @@ class _Run:
     checkpoints: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
     result: Certificate | NotCertified | None = None
     shadow: _Shadow | None = None
+    failed_gap: float = math.inf
+    skipped: int = 0
+
+    def due(self, gap: float, *, last: bool) -> bool:
+        """Try the tail now? After a failed attempt, once the loss gap has fallen to
+        :data:`ATTEMPT_DROP` × its value then, every :data:`ATTEMPT_SKIP`-th chunk, and at
+        the last chunk of the budget (the rule depends on the trajectory only)."""
+        if last or gap <= ATTEMPT_DROP * self.failed_gap or self.skipped + 1 >= ATTEMPT_SKIP:
+            self.skipped = 0
+            return True
+        self.skipped += 1
+        return False
 
     def checkpoint(self) -> None:
         """Record the current float64 iterate (and hand it to the double-double shadow)."""
@@ -370,6 +388,14 @@ def _with_extras(res: Certificate | NotCertified,
 def _grad_small(traj: Any, scale: float) -> bool:
     g = traj.grad_norm
     return bool(len(g)) and float(g[-1]) <= 1e-8 * max(float(np.max(g)), scale, 1e-300)
+
+
+def _product(weights: Sequence[np.ndarray]) -> np.ndarray:
+    """``W_L ⋯ W_1``."""
+    out = weights[0]
+    for w in weights[1:]:
+        out = w @ out
+    return out
 
 
 def _shadow_pool(n_runs: int) -> Any:
@@ -459,9 +485,10 @@ def certify_steps(problem: Problem,
                    name=nm, init=[np.array(w, dtype=np.float64) for w in ws])
               for (ws, eta), nm in zip(runs, names, strict=True)]
 
-    def attempt(st: _Run) -> bool:
+    def attempt(st: _Run, gap: float) -> bool:
         res = certify_iterate(problem, st.weights, st.eta, tolerance=tolerance, init=st.name,
                               k=st.k)
+        st.failed_gap = gap
         if isinstance(res, NotCertified) and res.reason in ("bottleneck", "singular_sigma"):
             st.result = res
             return True
@@ -477,7 +504,7 @@ def certify_steps(problem: Problem,
             if pool is not None:
                 st.shadow = _Shadow(problem, st, pool)
             st.checkpoint()
-            attempt(st)
+            attempt(st, problem.loss_of_product(_product(st.weights)) - f_star)
         while True:
             active = [st for st in states if st.result is None]
             if not active:
@@ -493,9 +520,12 @@ def certify_steps(problem: Problem,
                               [Schedule.constant(st.eta) for st in active], max_iter=steps,
                               loss_target=f_star, record_every=steps, div_factor=DIV_FACTOR)
             for st, tr in zip(active, trajs, strict=True):
-                if not _advance(st, tr, f_star) and not attempt(st):
-                    _judge(st, tr, scale=scale, patience=patience, max_iter=max_iter,
-                           gap=tr.final_loss - f_star)
+                if _advance(st, tr, f_star):
+                    continue
+                gap = tr.final_loss - f_star
+                if st.due(gap, last=st.k >= max_iter) and attempt(st, gap):
+                    continue
+                _judge(st, tr, scale=scale, patience=patience, max_iter=max_iter, gap=gap)
     finally:
         for st in states:
             if st.shadow is not None:

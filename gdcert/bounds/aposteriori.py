@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -71,6 +71,10 @@ EIG_C = 10.0
 EXACT_K_LIMIT = 400
 #: Number of radii tried on the log grid of :func:`search_radius`.
 GRID_POINTS = 48
+#: :func:`search_radius` refines around its best radius when ``travel/r`` dipped below this
+REFINE_BELOW = 1.5
+#: … with at most this many golden-section steps (one attempt each).
+REFINE_STEPS = 14
 
 Level = Literal["proved", "proved_from_step_k", "tail_only"]
 
@@ -413,6 +417,53 @@ def _shifted(norms: np.ndarray, r: float) -> np.ndarray:
     return np.array([_up(float(n) + r) for n in norms])
 
 
+class _Products(NamedTuple):
+    """Bounds on ``Π_{j<l} v_j``, ``Π_{j>l} v_j`` and ``Π_{j≠l} v_j`` for every l."""
+
+    pre: np.ndarray
+    suf: np.ndarray
+    others: np.ndarray
+
+
+def _directed(x: np.ndarray, n: int, up: bool) -> np.ndarray:
+    """``x (1 ± γ_n)`` rounded outward, elementwise, for ``x ≥ 0``."""
+    if up:
+        return np.nextafter(x * _up(1.0 + gamma(n)), np.inf)
+    return np.maximum(0.0, np.nextafter(x * _down(1.0 - gamma(n)), -np.inf))
+
+
+def _products(v: np.ndarray, up: bool) -> _Products | None:
+    """Outward bounds on the exclusive prefix, suffix and leave-one-out products of
+    ``v ≥ 0`` (numpy, ``O(L)``), or ``None`` where that is not safe (a non-finite value,
+    or a nonzero result near underflow): then callers round each operation one by one.
+
+    Each computed product has at most ``L`` roundings, so it is within a factor
+    ``1 ± γ_L`` of the exact one (Higham, Lemma 3.1); that factor is applied outward.
+    """
+    depth = len(v)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        one = np.ones(1)
+        pre = np.concatenate([one, np.cumprod(v[:-1])])
+        suf = np.concatenate([np.cumprod(v[:0:-1])[::-1], one])
+        others = pre * suf
+        out = np.concatenate([pre, suf, others])
+    if not np.all(np.isfinite(out)) or np.any((out > 0.0) & (out < 1e-290)):
+        return None
+    if up and np.any(out == 0.0) and np.all(v > 0.0):  # underflowed to 0: not an upper bound
+        return None
+    return _Products(*(_directed(a, depth + 1, up) for a in (pre, suf, others)))
+
+
+def _sub_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a − b`` rounded up, clipped at 0."""
+    return np.maximum(0.0, np.nextafter(a - b, np.inf))
+
+
+def _sum_directed(x: np.ndarray, up: bool) -> float:
+    """``Σ x`` (``x ≥ 0``) rounded outward (``n − 1`` roundings: ``1 ± γ_n``)."""
+    return float(_directed(np.array([np.sum(x)]), len(x), up)[0])
+
+
 def kappa_ball_per_term(cd: CentreData, r: float) -> tuple[float, float]:
     """Per-term bounds on κ_min, κ_max of K over ``B(W^c, r)`` (CERTIFICATE.md).
 
@@ -422,7 +473,44 @@ def kappa_ball_per_term(cd: CentreData, r: float) -> tuple[float, float]:
     difference is increasing in each ‖W^c_j‖, so upper bounds on them are valid), and
     Weyl gives ``σ(P'_l) ≥ σ(P_l) − ‖P'_l − P_l‖`` (clipped at 0); likewise for ``Q_l``.
     ``κ_max^B = Σ_l Π_{j≠l} s_j²``. Outward rounding throughout.
+
+    Vectorised over the layers with outward relative margins (:func:`_products`).
     """
+    s = _shifted(cd.norms, r)
+    n = np.asarray(cd.norms, dtype=np.float64)
+    big, small = _products(s, True), _products(n, False)
+    if big is None or small is None:
+        return _kappa_per_term_scalar(cd, r)
+    # ‖P'_l − P_l‖ ≤ Π_{j>l} s_j − Π_{j>l} ‖W^c_j‖, ‖Q'_l − Q_l‖ likewise (rounded up)
+    dp = _sub_up(big.suf, small.suf)
+    dq = _sub_up(big.pre, small.pre)
+    sp = np.maximum(0.0, np.nextafter(np.asarray(cd.sig_p, dtype=np.float64) - dp, -np.inf))
+    sq = np.maximum(0.0, np.nextafter(np.asarray(cd.sig_q, dtype=np.float64) - dq, -np.inf))
+    kmin_terms = _directed(sp * sp * (sq * sq), 3, False)
+    kmax_terms = _directed(big.others * big.others, 1, True)
+    return _sum_directed(kmin_terms, False), _sum_directed(kmax_terms, True)
+
+
+def jacobian_perturbation(cd: CentreData, r: float) -> float:
+    """Upper bound on ``sup_{W' ∈ B(W^c, r)} ‖J(W') − J(W^c)‖``.
+
+    ``J'(V) − J(V) = Σ_l (P'_l V_l Q'_l − P_l V_l Q_l)``; the map ``V_l ↦ P V_l Q`` has norm
+    ``‖P‖‖Q‖``, and expanding the product over the layers ``j ≠ l`` of ``W_j + Δ_j`` gives
+    ``‖P'_l ⊗ Q'_l − P_l ⊗ Q_l‖ ≤ c_l := Π_{j≠l} s_j − Π_{j≠l} ‖W^c_j‖``. Cauchy–Schwarz over
+    layers: ``‖ΔJ(V)‖ ≤ Σ_l c_l ‖V_l‖ ≤ (Σ_l c_l²)^{1/2} ‖V‖``.
+
+    Vectorised over the layers with outward relative margins (:func:`_products`).
+    """
+    s = _shifted(cd.norms, r)
+    big, small = _products(s, True), _products(np.asarray(cd.norms, dtype=np.float64), False)
+    if big is None or small is None:
+        return _jacobian_perturbation_scalar(cd, r)
+    c = _sub_up(big.others, small.others)
+    return _up(math.sqrt(_sum_directed(_directed(c * c, 1, True), True)))
+
+
+def _kappa_per_term_scalar(cd: CentreData, r: float) -> tuple[float, float]:
+    """The per-term κ bounds with every operation rounded outward one by one."""
     s = _shifted(cd.norms, r)
     n = cd.norms
     depth = cd.depth
@@ -439,14 +527,8 @@ def kappa_ball_per_term(cd: CentreData, r: float) -> tuple[float, float]:
     return _sum_down(kmin_terms), _sum_up(kmax_terms)
 
 
-def jacobian_perturbation(cd: CentreData, r: float) -> float:
-    """Upper bound on ``sup_{W' ∈ B(W^c, r)} ‖J(W') − J(W^c)‖``.
-
-    ``J'(V) − J(V) = Σ_l (P'_l V_l Q'_l − P_l V_l Q_l)``; the map ``V_l ↦ P V_l Q`` has norm
-    ``‖P‖‖Q‖``, and expanding the product over the layers ``j ≠ l`` of ``W_j + Δ_j`` gives
-    ``‖P'_l ⊗ Q'_l − P_l ⊗ Q_l‖ ≤ c_l := Π_{j≠l} s_j − Π_{j≠l} ‖W^c_j‖``. Cauchy–Schwarz over
-    layers: ``‖ΔJ(V)‖ ≤ Σ_l c_l ‖V_l‖ ≤ (Σ_l c_l²)^{1/2} ‖V‖``.
-    """
+def _jacobian_perturbation_scalar(cd: CentreData, r: float) -> float:
+    """``ΔJ`` with every operation rounded outward one by one."""
     s = _shifted(cd.norms, r)
     n = cd.norms
     cs = []
@@ -619,10 +701,14 @@ def search_radius(cd: CentreData, eta: float, *, epsilon: float = 0.0,
         return None
     scale = float(np.max(cd.norms)) + 1.0
 
+    tried: list[tuple[float, float]] = []  # (travel(r)/r, r) of every finite attempt
+
     def attempt(r: float) -> tuple[LocalConstants, TailCheck]:
         lc = local_constants(cd, r)
-        return lc, tail_check(mu=lc.mu, beta=lc.beta, g=lc.g, eta=eta, f0=f0,
-                              epsilon=epsilon, r=r)
+        tc = tail_check(mu=lc.mu, beta=lc.beta, g=lc.g, eta=eta, f0=f0, epsilon=epsilon, r=r)
+        if math.isfinite(tc.travel):
+            tried.append((tc.travel / r, r))
+        return lc, tc
 
     r = max(2.0 * epsilon, 1e-15 * scale)
     lc, tc = attempt(r)
@@ -653,6 +739,50 @@ def search_radius(cd: CentreData, eta: float, *, epsilon: float = 0.0,
             return lc, tc
         if tc.why == "step_too_large" or not tc.q < 1.0:
             break
+    return _refine(attempt, tried, grid_points)
+
+
+def _refine(attempt: Any, tried: list[tuple[float, float]],
+            grid_points: int) -> tuple[LocalConstants, TailCheck] | None:
+    """Golden-section search of ``log r ↦ travel(r)/r`` around the best radius tried.
+
+    Near the first step where the tail holds, the radii with ``travel(r) ≤ r`` form a
+    narrow window (``travel/r`` dips just below 1) that the fixed point (which overshoots
+    by its factor 1.5) and the grid (a factor ≈ 2 apart) can both step over. Only a dip
+    below :data:`REFINE_BELOW` is refined; at most :data:`REFINE_STEPS` more attempts.
+    """
+    if not tried:
+        return None
+    ratio, r_best = min(tried)
+    if not ratio < REFINE_BELOW:
+        return None
+    spread = math.log(10.0) * 14.0 / max(grid_points - 1, 1)  # one grid step in log r
+    lo, hi = math.log(r_best) - spread, math.log(r_best) + spread
+    phi = (math.sqrt(5.0) - 1.0) / 2.0
+
+    def ratio_at(x: float) -> tuple[float, tuple[LocalConstants, TailCheck]]:
+        r = math.exp(x)
+        lc, tc = attempt(r)
+        return (tc.travel / r if math.isfinite(tc.travel) else math.inf), (lc, tc)
+
+    a, b = hi - phi * (hi - lo), lo + phi * (hi - lo)
+    fa, ra = ratio_at(a)
+    fb, rb = ratio_at(b)
+    for _ in range(REFINE_STEPS):
+        for got in (ra, rb):
+            if got[1].ok:
+                return got
+        if fa <= fb:
+            hi, b, fb, rb = b, a, fa, ra
+            a = hi - phi * (hi - lo)
+            fa, ra = ratio_at(a)
+        else:
+            lo, a, fa, ra = a, b, fb, rb
+            b = lo + phi * (hi - lo)
+            fb, rb = ratio_at(b)
+    for got in (ra, rb):
+        if got[1].ok:
+            return got
     return None
 
 
