@@ -46,12 +46,12 @@ PATIENCE = 40
 ORBIT_RATIO = 1e-3
 #: Loss above this multiple of the initial loss (or not finite) counts as diverged.
 DIV_FACTOR = 1e6
-#: After a failed tail attempt the next one waits until the loss gap has fallen to this
-#: fraction of its value then (√2 less travel in the tail's bound) …
+#: After a failed tail attempt the next one waits until the loss gap has fallen to at most
+#: this fraction of its value then (more when the attempt missed by far: :meth:`_Run.failed`)
 ATTEMPT_DROP = 0.5
-#: … or for this many chunks: an attempt costs about as much as a chunk on small problems,
-#: and near the edge the gap falls slowly, so attempting after every chunk doubled the cost.
-ATTEMPT_SKIP = 4
+#: … but at most this many chunks: an attempt costs about as much as a chunk on small
+#: problems, so attempting after every chunk doubled the cost of a certificate.
+ATTEMPT_SKIP = 6
 
 
 # ----------------------------------------------------------------------------- prefix
@@ -291,14 +291,24 @@ class _Run:
     checkpoints: list[tuple[int, list[np.ndarray]]] = field(default_factory=list)
     result: Certificate | NotCertified | None = None
     shadow: _Shadow | None = None
-    failed_gap: float = math.inf
+    wait_gap: float = math.inf
     skipped: int = 0
 
+    def failed(self, gap: float, res: NotCertified) -> None:
+        """After a failed attempt at loss gap ``gap``: when to try again.
+
+        The tail needs ``travel(r) ≤ r`` and the travel bound scales like ``√F₀``; with
+        ``travel/r = ρ`` at best now, success needs the gap to fall about ``ρ²``-fold. The
+        next attempt waits for a fall of ``ρ²/4`` (at least :data:`ATTEMPT_DROP`), but
+        never more than :data:`ATTEMPT_SKIP` chunks."""
+        rho = float(res.extras.get("travel_over_r", math.inf))
+        drop = ATTEMPT_DROP if not math.isfinite(rho) else min(ATTEMPT_DROP, 4.0 / rho**2)
+        self.wait_gap = drop * gap
+
     def due(self, gap: float, *, last: bool) -> bool:
-        """Try the tail now? After a failed attempt, once the loss gap has fallen to
-        :data:`ATTEMPT_DROP` × its value then, every :data:`ATTEMPT_SKIP`-th chunk, and at
-        the last chunk of the budget (the rule depends on the trajectory only)."""
-        if last or gap <= ATTEMPT_DROP * self.failed_gap or self.skipped + 1 >= ATTEMPT_SKIP:
+        """Try the tail now? (See :meth:`failed`; also at the budget's last chunk. The rule
+        depends on the trajectory only, so ``k`` is reproducible.)"""
+        if last or gap <= self.wait_gap or self.skipped + 1 >= ATTEMPT_SKIP:
             self.skipped = 0
             return True
         self.skipped += 1
@@ -488,7 +498,8 @@ def certify_steps(problem: Problem,
     def attempt(st: _Run, gap: float) -> bool:
         res = certify_iterate(problem, st.weights, st.eta, tolerance=tolerance, init=st.name,
                               k=st.k)
-        st.failed_gap = gap
+        if isinstance(res, NotCertified):
+            st.failed(gap, res)
         if isinstance(res, NotCertified) and res.reason in ("bottleneck", "singular_sigma"):
             st.result = res
             return True

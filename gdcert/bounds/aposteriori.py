@@ -682,7 +682,9 @@ def tail_check(*, mu: float, beta: float, g: float, eta: float, f0: float, epsil
 
 
 def search_radius(cd: CentreData, eta: float, *, epsilon: float = 0.0,
-                  grid_points: int = GRID_POINTS) -> tuple[LocalConstants, TailCheck] | None:
+                  grid_points: int = GRID_POINTS,
+                  tried: list[tuple[float, float]] | None = None,
+                  ) -> tuple[LocalConstants, TailCheck] | None:
     """Find a radius ``r`` for which :func:`tail_check` holds, or ``None``.
 
     Tries a fixed-point iteration ``r ← 1.5 · travel(r)`` from ``r₀ = max(2ε, 1e-300)``
@@ -694,14 +696,16 @@ def search_radius(cd: CentreData, eta: float, *, epsilon: float = 0.0,
     with r. Hence the search stops at once when the smallest radius already has
     ``ηβ ≥ 2`` or ``q ≥ 1``, skips grid radii below the smallest radius's travel bound, and
     stops the grid at the first radius with ``ηβ ≥ 2`` or ``q ≥ 1`` (pruning only saves
-    work: a returned radius always passes :func:`tail_check`).
+    work: a returned radius always passes :func:`tail_check`). ``tried`` (optional)
+    receives ``(travel(r)/r, r)`` for every radius with a finite travel bound.
     """
     f0 = loss_gap(cd, epsilon)
     if not math.isfinite(f0):
         return None
     scale = float(np.max(cd.norms)) + 1.0
 
-    tried: list[tuple[float, float]] = []  # (travel(r)/r, r) of every finite attempt
+    if tried is None:
+        tried = []  # (travel(r)/r, r) of every finite attempt
 
     def attempt(r: float) -> tuple[LocalConstants, TailCheck]:
         lc = local_constants(cd, r)
@@ -853,7 +857,8 @@ def certify_iterate(problem: Problem, weights: Sequence[np.ndarray], eta: float,
         return NotCertified(eta=eta, init=init, reason="diverged",
                             detail="the iterate is not finite", k=k)
     cd = centre_data(problem, ws)
-    found = search_radius(cd, eta, epsilon=epsilon)
+    tried: list[tuple[float, float]] = []
+    found = search_radius(cd, eta, epsilon=epsilon, tried=tried)
     if found is None:
         lc = local_constants(cd, max(2 * epsilon, 1e-12))
         why = "step_too_large" if _up(lc.beta * eta) >= 2.0 else "tail_failed"
@@ -861,7 +866,8 @@ def certify_iterate(problem: Problem, weights: Sequence[np.ndarray], eta: float,
                             loss_gap=cd.loss_gap,
                             extras={"mu_centre": lc.mu, "beta_centre": lc.beta,
                                     "two_over_beta_centre": 2.0 / lc.beta if lc.beta else
-                                    math.inf})
+                                    math.inf,
+                                    "travel_over_r": min(tried)[0] if tried else math.inf})
     lc, tc = found
     f0 = loss_gap(cd, epsilon)
     tail = predicted_iterations(q=tc.q, f0=f0, tolerance=tolerance)
