@@ -9,7 +9,7 @@ Hida–Li–Bailey's QD library), products are made error-free with a fused mult
 two-sum. The kernel is compiled *without* ``fastmath``: reassociation would destroy the
 error-free transformations.
 
-One step is the same GD step as the float64 core and the long-double reference
+One step is the same GD step as the float64 core
 (``W_l ← W_l − η P_lᵀ G Q_lᵀ``, ``G = W_{L:1} − Φ`` in target form, ``G = W_{L:1}Σ − C``
 with ``Σ = XXᵀ``, ``C = YXᵀ`` in data form) organised in ``3L`` products:
 ``Q_{l+1} = W_l Q_l`` (prefix), ``B_{L−1} = G``, ``B_{l−1} = W_lᵀ B_l`` (so that
