@@ -1,14 +1,17 @@
-"""Benchmark the compiled GD core against a plain numpy loop and PyTorch autograd + SGD.
+"""Benchmark the compiled GD core against a plain numpy loop, PyTorch autograd + SGD and JAX.
 
 Run:  python benchmarks/bench_simulate.py [--quick]
 
 Prints one Markdown table (iterations per second; for the batched case trajectory-steps
 per second, all trajectories together; against a numpy loop, numpy batched over the
-trajectories with stacked ``np.matmul`` for the batched case, and torch) and the core's
+trajectories with stacked ``np.matmul`` for the batched case, torch, and JAX — ``jit`` of a
+``lax.fori_loop`` of ``jax.grad`` steps with the layers stacked and multiplied by
+``lax.scan``, ``vmap`` over the trajectories in the batched case, float64) and the core's
 share of numpy's matmul throughput at d = 64. Every method runs the same GD on the same
 target-form problem ``ℓ = ½‖W_L⋯W_1 − Φ‖_F²`` with the same step size; the numpy loop
-uses the same O(L) prefix/backward recursion as the kernel. PyTorch is skipped if it is
-not installed. Kernels are compiled (or loaded from cache) before timing.
+uses the same O(L) prefix/backward recursion as the kernel. PyTorch and JAX are optional
+(skipped if not installed: ``pip install torch jax``). Kernels are compiled (or loaded from
+cache) and JAX functions traced and compiled (one call) before timing.
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ try:
     import torch
 except ImportError:  # torch is optional
     torch = None  # type: ignore[assignment]
+
+try:
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # jax is optional
+    jax = None  # type: ignore[assignment]
 
 
 def _problem(depth: int, d: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -107,6 +118,23 @@ def torch_gd(init: list[np.ndarray], phi: np.ndarray, eta: float, steps: int) ->
     return float(loss.detach())
 
 
+def _jax_runners() -> tuple[Callable[..., object], Callable[..., object]]:
+    """``(single, batched)``: jitted JAX GD, ``steps`` a runtime argument (one compile per
+    shape). Layers stacked ``(L, d, d)``; the product by ``lax.scan``; autodiff gradient."""
+    assert jax is not None
+
+    def loss(ws: object, phi: object) -> object:
+        prod, _ = jax.lax.scan(lambda p, w: (w @ p, None), ws[0], ws[1:])
+        return 0.5 * jnp.sum((prod - phi) ** 2)
+
+    grad = jax.grad(loss)
+
+    def gd(ws: object, phi: object, eta: object, steps: object) -> object:
+        return jax.lax.fori_loop(0, steps, lambda _, w: w - eta * grad(w, phi), ws)
+
+    return jax.jit(gd), jax.jit(jax.vmap(gd, in_axes=(0, None, 0, None)))
+
+
 def _rate(fn: Callable[[int], object], steps: int, repeat: int = 3) -> float:
     """Best steps per second of ``repeat`` calls ``fn(steps // repeat)`` (after a short warm call).
 
@@ -162,6 +190,7 @@ def main() -> None:
     load = os.getloadavg()
     warm_up()
 
+    jax_single, jax_batched = _jax_runners() if jax is not None else (None, None)
     # (name, depth, width, batch, core steps, numpy steps, torch steps)
     cases = [
         ("L=2, d=2", 2, 2, 1, 400_000, 20_000, 5_000),
@@ -212,12 +241,26 @@ def main() -> None:
             r_npb = _rate(lambda n, inits=inits, etas=etas, phi=phi:
                           numpy_batched_gd(inits, phi, etas, n), n_np) * batch
         r_torch = _rate(with_torch, n_torch) * batch if torch is not None else float("nan")
+        r_jax = float("nan")
+        if jax is not None:
+            stack = jnp.asarray(np.stack([np.stack(w) for w in inits]))
+            jphi, jetas = jnp.asarray(phi), jnp.asarray(etas)
+
+            def with_jax(steps: int, stack=stack, jphi=jphi, jetas=jetas, batch=batch) -> object:
+                if batch == 1:
+                    out = jax_single(stack[0], jphi, jetas[0], steps)
+                else:
+                    out = jax_batched(stack, jphi, jetas, steps)
+                return out.block_until_ready()
+
+            # the same step count as the core (XLA's loop is compiled code too)
+            r_jax = _rate(with_jax, n_core) * batch
         if d == 64:
             core_d64 = r_core
-        rows.append((name, r_core, r_np, r_npb, r_torch))
+        rows.append((name, r_core, r_np, r_npb, r_torch, r_jax))
         print(
             f"  {name}: core {r_core:,.0f}/s, numpy {r_np:,.0f}/s, numpy batched "
-            f"{r_npb:,.0f}/s, torch {r_torch:,.0f}/s",
+            f"{r_npb:,.0f}/s, torch {r_torch:,.0f}/s, jax {r_jax:,.0f}/s",
             flush=True,
         )
 
@@ -259,16 +302,18 @@ def main() -> None:
     print()
     print(f"Machine: {_cpu_model()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
           f"numpy {np.__version__}, scipy {scipy.__version__}, numba {numba.__version__}, "
-          f"torch {torch.__version__ if torch is not None else 'not installed'}; "
+          f"torch {torch.__version__ if torch is not None else 'not installed'}, "
+          f"jax {jax.__version__ if jax is not None else 'not installed'}; "
           f"numba threads {numba.get_num_threads()} ({numba.threading_layer()})")  # fmt: skip
     print()
     print("| case | core it/s | numpy loop it/s | numpy batched it/s | torch SGD it/s "
-          "| core/numpy | core/numpy batched | core/torch |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, r_core, r_np, r_npb, r_torch in rows:
+          "| JAX jit it/s | core/numpy | core/numpy batched | core/torch | core/JAX |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, r_core, r_np, r_npb, r_torch, r_jax in rows:
         print(
             f"| {name} | {r_core:,.0f} | {r_np:,.0f} | {r_npb:,.0f} | {r_torch:,.0f} | "
-            f"{r_core / r_np:,.1f}× | {r_core / r_npb:,.1f}× | {r_core / r_torch:,.2f}× |"
+            f"{r_jax:,.0f} | {r_core / r_np:,.1f}× | {r_core / r_npb:,.1f}× | "
+            f"{r_core / r_torch:,.2f}× | {r_core / r_jax:,.2f}× |"
         )
     print()
     print("8 trajectories x L=20, d=64, trajectory-steps/s:")
