@@ -433,3 +433,42 @@ def test_vectorised_kappa_and_jacobian_bounds_match_the_one_by_one_rounding() ->
                          - math.prod(nf[j] for j in range(depth) if j != l)) ** 2
                         for l in range(depth)), Fraction(0))
         assert Fraction(dj) ** 2 >= exact_c2
+
+
+def test_threaded_and_serial_prefix_rerun_give_the_same_certificate(
+        spd_problem: Problem, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The double-double re-run on a worker thread (a free core) and after the tail (no
+    free core) see the same checkpoints: same k, deviation and constants."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import gdcert.api.aposteriori as ap
+
+    eta = 0.95 * ZAS_EDGE
+    monkeypatch.setattr(ap, "_shadow_pool", lambda n: ThreadPoolExecutor(max_workers=1))
+    threaded = ap.certify_step(spd_problem, zas(4, 5), eta, max_iter=30_000, rigorous="never")
+    monkeypatch.setattr(ap, "_shadow_pool", lambda n: None)
+    serial = ap.certify_step(spd_problem, zas(4, 5), eta, max_iter=30_000, rigorous="never")
+    assert threaded.certified and serial.certified
+    assert threaded.to_dict() == serial.to_dict()
+    assert 0.0 < serial.extras["prefix_deviation_dd"] < 1e-9
+
+
+def test_attempt_schedule_follows_the_loss_gap() -> None:
+    """After a miss by travel/r = ρ the next attempt waits for the gap to fall ~ρ²/4-fold
+    (at least halve), but at most ATTEMPT_SKIP chunks; the budget's last chunk always."""
+    import gdcert.api.aposteriori as ap
+    from gdcert.bounds.aposteriori import NotCertified
+
+    run = ap._Run(weights=[], eta=0.1, name="x", init=[])
+    miss = NotCertified(eta=0.1, init="x", reason="tail_failed", detail="",
+                        extras={"travel_over_r": 20.0})
+    run.failed(1.0, miss)
+    assert run.wait_gap == pytest.approx(0.01)
+    assert not run.due(0.5, last=False)  # halved, but ρ²/4 = 100 asks for 1 %
+    assert run.due(0.009, last=False)
+    run.failed(1.0, NotCertified(eta=0.1, init="x", reason="tail_failed", detail="",
+                                 extras={"travel_over_r": 1.1}))
+    assert run.wait_gap == pytest.approx(ap.ATTEMPT_DROP)  # a near miss: just halve
+    assert [run.due(0.9, last=False) for _ in range(ap.ATTEMPT_SKIP)] == (
+        [False] * (ap.ATTEMPT_SKIP - 1) + [True])
+    assert run.due(0.9, last=True)
