@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from gdcert.errors import InputError
-from gdcert.linalg import balancedness, product
+from gdcert.linalg import balancedness, diff_norm_sq, product
 from gdcert.spec import DEFAULT_BOUND_INITS, DETERMINISTIC_INITS, INIT_NAMES, InitSpec
 
 #: Every initialisation that is built from a name (``file`` needs weights).
@@ -28,14 +29,46 @@ NAMES = INIT_NAMES
 
 @dataclass(frozen=True)
 class Init:
-    """An initialisation W⃗(0) for a network of the given widths (d_0, …, d_L)."""
+    """An initialisation W⃗(0) for a network of the given widths (d_0, …, d_L).
+
+    ``product`` (W(0) = W_L⋯W_1) is given as an array or as a function that computes it
+    (then it is computed on first use and kept). ``_target_loss``, when given, computes
+    ``½‖Φ − W(0)‖_F²`` without forming W(0) (see :meth:`target_loss`).
+    """
 
     name: str
     widths: tuple[int, ...]
-    product: np.ndarray
+    _product: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
     b0: float
     description: str
     _build: Callable[[], list[np.ndarray]] = field(repr=False, compare=False)
+    _target_loss: Callable[[np.ndarray], float] | None = field(default=None, repr=False,
+                                                               compare=False)
+    _losses: list[tuple[np.ndarray, float]] = field(default_factory=list, repr=False,
+                                                    compare=False)
+
+    @cached_property
+    def product(self) -> np.ndarray:
+        """The end-to-end matrix W(0) = W_L⋯W_1."""
+        p = self._product
+        return p if isinstance(p, np.ndarray) else p()
+
+    def target_loss(self, phi: np.ndarray) -> float:
+        """``½‖Φ − W(0)‖_F²`` (target form), computed once per Φ.
+
+        The random balanced init computes it from its frames' Householder reflectors,
+        without W(0) (:func:`_balanced_target_loss`); every other init (and a balanced
+        one whose product was formed already) from the residual in row slices.
+        """
+        for a, value in self._losses:
+            if a is phi:
+                return value
+        if self._target_loss is not None and "product" not in self.__dict__:
+            value = self._target_loss(phi)
+        else:
+            value = 0.5 * diff_norm_sq(self.product, phi)
+        self._losses.append((phi, value))
+        return value
 
     def weights(self) -> list[np.ndarray]:
         """The layers [W_1, …, W_L] (built on each call)."""
@@ -88,33 +121,59 @@ def zas(widths: Sequence[int]) -> Init:
 
 #: Frames with at least this many entries (n·r) are factorised in place by LAPACK.
 INPLACE_QR_MIN = 512 * 512
+#: Block size of the blocked Householder QR (LAPACK ``geqrt``) of large frames.
+QR_BLOCK = 64
+
+
+def _gaussian_buffer(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
+    """``rng.standard_normal((n, r))`` drawn in 1 MB row slices (the same stream) straight
+    into a Fortran-ordered buffer, ready for LAPACK to overwrite."""
+    buf = np.empty((n, r), order="F")
+    rows = max(1, 2**17 // r)
+    for i in range(0, n, rows):
+        buf[i:i + rows] = rng.standard_normal((min(rows, n - i), r))
+    return buf
+
+
+def _householder(rng: np.random.Generator, n: int,
+                 r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Householder QR of the n×r Gaussian ``rng.standard_normal((n, r))``, unformed.
+
+    Returns ``(v, t, sign)``: LAPACK ``geqrt``'s reflectors (below the diagonal of ``v``,
+    R on and above it) and block factors ``t`` (compact WY, :data:`QR_BLOCK` columns per
+    block), and ``sign(diag R)`` (0 counted as +1). The Haar frame is
+    ``F = Q[:, :r]·diag(sign)`` with ``Q = H_1⋯H_r`` the n×n orthogonal matrix of the
+    reflectors; ``geqrt`` computes the same reflectors as ``geqrf`` (to rounding) with
+    recursive, level-3 panels.
+    """
+    from scipy.linalg import lapack
+
+    buf = _gaussian_buffer(rng, n, r)
+    v, t, info = lapack.dgeqrt(max(1, min(QR_BLOCK, r)), buf, overwrite_a=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        raise RuntimeError(f"LAPACK dgeqrt failed (info = {info})")
+    diag = np.diag(v)
+    return v, t, np.sign(np.where(diag == 0, 1.0, diag))
 
 
 def _haar_frame(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
     """First r columns of a Haar-distributed orthogonal n×n matrix (QR with sign fix).
 
     The frame is ``Q·diag(sign(diag R))`` for the QR factorisation of the n×r standard
-    Gaussian matrix ``rng.standard_normal((n, r))``. Large frames are drawn (in row
-    slices, the same stream) straight into a Fortran-ordered buffer that LAPACK's
-    ``geqrf``/``orgqr`` overwrite with Q: one n×r array in all, where ``np.linalg.qr``
-    holds four (its copies, Q and R). Same numbers to rounding.
+    Gaussian matrix ``rng.standard_normal((n, r))``. Large frames are drawn into one
+    Fortran-ordered buffer that LAPACK ``geqrt`` (:func:`_householder`) and ``orgqr``
+    overwrite with Q: one n×r array in all, where ``np.linalg.qr`` holds four (its
+    copies, Q and R). Same numbers to rounding.
     """
     if n * r < INPLACE_QR_MIN:
         q, rr = np.linalg.qr(rng.standard_normal((n, r)))
         return q * np.sign(np.where(np.diag(rr) == 0, 1.0, np.diag(rr)))
     from scipy.linalg import lapack
 
-    buf = np.empty((n, r), order="F")
-    rows = max(1, 2**17 // r)  # 1 MB slices of the stream
-    for i in range(0, n, rows):
-        buf[i:i + rows] = rng.standard_normal((min(rows, n - i), r))
-    lwork = max(1, 64 * r)
-    qr, tau, _, info = lapack.dgeqrf(buf, lwork=lwork, overwrite_a=1)
-    if info != 0:  # pragma: no cover - LAPACK argument error
-        raise RuntimeError(f"LAPACK dgeqrf failed (info = {info})")
-    diag = np.diag(qr)
-    sign = np.sign(np.where(diag == 0, 1.0, diag))
-    q, _, info = lapack.dorgqr(qr, tau, lwork=lwork, overwrite_a=1)
+    v, t, sign = _householder(rng, n, r)
+    nb = t.shape[0]
+    tau = t[np.arange(r) % nb, np.arange(r)]  # the diagonals of geqrt's block factors
+    q, _, info = lapack.dorgqr(v, tau, lwork=max(1, 64 * r), overwrite_a=1)
     if info != 0:  # pragma: no cover
         raise RuntimeError(f"LAPACK dorgqr failed (info = {info})")
     q *= sign
@@ -136,6 +195,37 @@ def _frame_product(f_last: np.ndarray, f0: np.ndarray, factor: float) -> np.ndar
         f0[i:i + rows] = f0[i:i + rows] @ f_last.T
     f0 *= factor
     return np.asarray(f0.T)
+
+
+def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) -> float:
+    """½‖Φ − factor·F_L F_0ᵀ‖_F² for the balanced init's frames, without forming them.
+
+    With Q_0, Q_L the orthogonal matrices of the frames' Householder reflectors,
+    ``Q_Lᵀ F_L = [diag(sign_L); 0]`` and ``F_0ᵀ Q_0 = [diag(sign_0), 0]``, so
+    ``Q_Lᵀ (Φ − W) Q_0 = Q_Lᵀ Φ Q_0 − factor·diag(sign_L·sign_0)`` (top-left r×r): the
+    Frobenius norm is that of ``Φ`` transformed by the reflectors (LAPACK ``gemqrt``,
+    2·n²·r flops a side) minus a diagonal. No cancellation (the residual itself is
+    summed), and neither ``orgqr`` (4/3 n³ per frame) nor the product (2n³) runs.
+    Peak memory: Φ, its transformed copy and one frame's reflectors.
+    """
+    from scipy.linalg import lapack
+
+    rng = np.random.default_rng(seed)
+    d_out, d_in = phi.shape
+    v0, t0, sign0 = _householder(rng, d_in, r)
+    c = np.array(phi, dtype=np.float64, order="F")
+    c, info = lapack.dgemqrt(v0, t0, c, side="R", trans="N", overwrite_c=1)  # Φ Q_0
+    if info != 0:  # pragma: no cover
+        raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
+    del v0, t0
+    v1, t1, sign1 = _householder(rng, d_out, r)
+    c, info = lapack.dgemqrt(v1, t1, c, side="L", trans="T", overwrite_c=1)  # Q_Lᵀ Φ Q_0
+    if info != 0:  # pragma: no cover
+        raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
+    del v1, t1
+    idx = np.arange(r)
+    c[idx, idx] -= factor * (sign1 * sign0)
+    return 0.5 * float(np.linalg.norm(c)) ** 2
 
 
 def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1.0,
@@ -170,17 +260,22 @@ def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1
         hidden = [_haar_frame(rng, widths[j], r) for j in range(1, depth)]
         return [f0, *hidden, f_last]
 
-    f0, f_last = frames(False)
-    prod = _frame_product(f_last, f0, scale**depth)
-    del f0, f_last
+    def prod() -> np.ndarray:
+        f0, f_last = frames(False)
+        return _frame_product(f_last, f0, scale**depth)
 
     def build() -> list[np.ndarray]:
         f = frames(True)
         return [scale * (f[j] @ f[j - 1].T) for j in range(1, depth + 1)]
 
+    loss = None
+    if min(widths[0], widths[-1]) * r >= INPLACE_QR_MIN:  # both frames by LAPACK geqrt
+        def loss(phi: np.ndarray) -> float:
+            return _balanced_target_loss(phi, seed=seed, r=r, factor=scale**depth)
+
     return Init("balanced", widths, prod, 0.0,
                 f"random balanced (Nguegnang et al. §5), rank {r}, scale {scale:g}, seed {seed}",
-                build)
+                build, loss)
 
 
 def from_weights(name: str, weights: Sequence[np.ndarray]) -> Init:
