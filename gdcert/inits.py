@@ -1,10 +1,12 @@
 """The one registry of initialisations (numpy only; shared by the bounds and the simulator).
 
-An :class:`Init` carries what the bounds need — the end-to-end product ``W(0)`` and
+An :class:`Init` carries what the bounds need — the loss at ``W(0)`` (its
+:meth:`~Init.target_loss`), the end-to-end product ``W(0)`` (formed on first use) and
 the balancedness constant ``b₀`` — and builds the full list of layers only on demand,
-so a 2000×2000 target at depth 20 never allocates twenty identity matrices just to
-evaluate a bound. Every name in :data:`gdcert.spec.INIT_NAMES` is built by :func:`make`;
-the random ones are pure functions of their seed, so runs are reproducible.
+so a 2000×2000 target at depth 20 never allocates twenty identity matrices (nor, for
+the loss, even one) just to evaluate a bound. Every name in
+:data:`gdcert.spec.INIT_NAMES` is built by :func:`make`; the random ones are pure
+functions of their seed, so runs are reproducible.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ class Init:
         """``½‖Φ − W(0)‖_F²`` (target form), computed once per Φ.
 
         The random balanced init computes it from its frames' Householder reflectors,
-        without W(0) (:func:`_balanced_target_loss`); every other init (and a balanced
-        one whose product was formed already) from the residual in row slices.
+        without W(0) (:func:`_balanced_target_loss`), identity and ZAS without an n×n
+        identity or zero matrix; every other init (and one whose product was formed
+        already) from the residual in row slices.
         """
         for a, value in self._losses:
             if a is phi:
@@ -101,11 +104,25 @@ def why_unavailable(name: str, widths: Sequence[int]) -> str:
     return ""
 
 
+def _identity_loss(phi: np.ndarray) -> float:
+    """½‖Φ − I‖_F² in row slices (no n×n identity, no n×n temporary)."""
+    n_rows, n_cols = phi.shape
+    step = max(1, 2**17 // max(1, n_cols))
+    total = 0.0
+    for i in range(0, n_rows, step):
+        d = phi[i:i + step].copy()
+        k = np.arange(i, min(i + step, n_rows, n_cols))
+        d[k - i, k] -= 1.0
+        total += float(np.einsum("ij,ij->", d, d))
+    return 0.5 * total
+
+
 def identity(widths: Sequence[int]) -> Init:
     """``W_j(0) = I`` for all j (Nar & Sastry, Theorems 2–3). Balanced: b₀ = 0."""
     d, depth = widths[0], len(widths) - 1
-    return Init("identity", tuple(widths), np.eye(d), 0.0, "W_j(0) = I for every layer",
-                lambda: [np.eye(d) for _ in range(depth)])
+    return Init("identity", tuple(widths), lambda: np.eye(d), 0.0,
+                "W_j(0) = I for every layer", lambda: [np.eye(d) for _ in range(depth)],
+                _identity_loss)
 
 
 def zas(widths: Sequence[int]) -> Init:
@@ -114,9 +131,10 @@ def zas(widths: Sequence[int]) -> Init:
     b₀ = ‖W_Lᵀ W_L − W_{L−1}W_{L−1}ᵀ‖ = ‖−I‖ = 1 (Nguegnang et al. §2's D_{L−1} = −I).
     """
     d, depth = widths[0], len(widths) - 1
-    return Init("zas", tuple(widths), np.zeros((d, d)), 1.0,
+    return Init("zas", tuple(widths), lambda: np.zeros((d, d)), 1.0,
                 "W_L(0) = 0, W_j(0) = I for j < L (zero-asymmetric)",
-                lambda: [np.eye(d) for _ in range(depth - 1)] + [np.zeros((d, d))])
+                lambda: [np.eye(d) for _ in range(depth - 1)] + [np.zeros((d, d))],
+                lambda phi: 0.5 * float(np.linalg.norm(phi)) ** 2)
 
 
 #: Frames with at least this many entries (n·r) are factorised in place by LAPACK.
@@ -168,16 +186,10 @@ def _haar_frame(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
     if n * r < INPLACE_QR_MIN:
         q, rr = np.linalg.qr(rng.standard_normal((n, r)))
         return q * np.sign(np.where(np.diag(rr) == 0, 1.0, np.diag(rr)))
-    from scipy.linalg import lapack
-
     v, t, sign = _householder(rng, n, r)
-    nb = t.shape[0]
-    tau = t[np.arange(r) % nb, np.arange(r)]  # the diagonals of geqrt's block factors
-    q, _, info = lapack.dorgqr(v, tau, lwork=max(1, 64 * r), overwrite_a=1)
-    if info != 0:  # pragma: no cover
-        raise RuntimeError(f"LAPACK dorgqr failed (info = {info})")
+    q = _orgqr(v, t)
     q *= sign
-    return np.asarray(q)
+    return q
 
 
 def _frame_product(f_last: np.ndarray, f0: np.ndarray, factor: float) -> np.ndarray:
@@ -197,34 +209,43 @@ def _frame_product(f_last: np.ndarray, f0: np.ndarray, factor: float) -> np.ndar
     return np.asarray(f0.T)
 
 
-def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) -> float:
-    """½‖Φ − factor·F_L F_0ᵀ‖_F² for the balanced init's frames, without forming them.
+def _orgqr(v: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The explicit first r columns of Q from ``geqrt``'s reflectors (LAPACK ``orgqr``,
+    in v's buffer; tau is the diagonal of the block factors ``t``)."""
+    from scipy.linalg import lapack
 
-    With Q_0, Q_L the orthogonal matrices of the frames' Householder reflectors,
-    ``Q_Lᵀ F_L = [diag(sign_L); 0]`` and ``F_0ᵀ Q_0 = [diag(sign_0), 0]``, so
-    ``Q_Lᵀ (Φ − W) Q_0 = Q_Lᵀ Φ Q_0 − factor·diag(sign_L·sign_0)`` (top-left r×r): the
-    Frobenius norm is that of ``Φ`` transformed by the reflectors (LAPACK ``gemqrt``,
-    2·n²·r flops a side) minus a diagonal. No cancellation (the residual itself is
-    summed), and neither ``orgqr`` (4/3 n³ per frame) nor the product (2n³) runs.
-    Peak memory: Φ, its transformed copy and one frame's reflectors.
+    r = v.shape[1]
+    tau = t[np.arange(r) % t.shape[0], np.arange(r)]
+    q, _, info = lapack.dorgqr(v, tau, lwork=max(1, 64 * r), overwrite_a=1)
+    if info != 0:  # pragma: no cover
+        raise RuntimeError(f"LAPACK dorgqr failed (info = {info})")
+    return np.asarray(q)
+
+
+def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) -> float:
+    """½‖Φ − factor·F_L F_0ᵀ‖_F² for the balanced init's frames, without the product.
+
+    With Q_0 the d_0×d_0 orthogonal matrix of F_0's Householder reflectors,
+    ``F_0ᵀ Q_0 = [diag(sign_0), 0]``, so ``(Φ − W) Q_0 = Φ Q_0 − factor·[F_L diag(sign_0), 0]``
+    has the same Frobenius norm as ``Φ − W``. ``Φ Q_0`` comes from applying the reflectors
+    (LAPACK ``gemqrt``, no ``orgqr`` for F_0) and F_L from ``orgqr``; the residual itself is
+    summed (no cancellation when Φ ≈ W). The product (2n³ flops) and F_0's ``orgqr``
+    (4/3 n³) are not computed. Peak memory: Φ, its transformed copy and one frame.
     """
     from scipy.linalg import lapack
 
     rng = np.random.default_rng(seed)
-    d_out, d_in = phi.shape
-    v0, t0, sign0 = _householder(rng, d_in, r)
+    v0, t0, sign0 = _householder(rng, phi.shape[1], r)
     c = np.array(phi, dtype=np.float64, order="F")
     c, info = lapack.dgemqrt(v0, t0, c, side="R", trans="N", overwrite_c=1)  # Φ Q_0
     if info != 0:  # pragma: no cover
         raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
     del v0, t0
-    v1, t1, sign1 = _householder(rng, d_out, r)
-    c, info = lapack.dgemqrt(v1, t1, c, side="L", trans="T", overwrite_c=1)  # Q_Lᵀ Φ Q_0
-    if info != 0:  # pragma: no cover
-        raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
-    del v1, t1
-    idx = np.arange(r)
-    c[idx, idx] -= factor * (sign1 * sign0)
+    v1, t1, sign1 = _householder(rng, phi.shape[0], r)
+    f_last = _orgqr(v1, t1)  # F_L·diag(sign_L): Q_L's first r columns
+    f_last *= factor * (sign1 * sign0)
+    c[:, :r] -= f_last
+    del f_last
     return 0.5 * float(np.linalg.norm(c)) ** 2
 
 
@@ -330,7 +351,7 @@ def orthogonal(widths: Sequence[int], *, seed: int, scale: float = 1.0) -> Init:
 
 def _explicit(name: str, weights: list[np.ndarray], description: str) -> Init:
     init = from_weights(name, weights)
-    return Init(name, init.widths, init.product, init.b0, description, init._build)
+    return Init(name, init.widths, init._product, init.b0, description, init._build)
 
 
 def _check_sigma(sigma: float | None) -> None:
@@ -391,5 +412,5 @@ def from_spec(spec: InitSpec, widths: Sequence[int], seed: int) -> Init:
     """The initialisation a :class:`~gdcert.spec.InitSpec` describes, for one seed."""
     init = make(spec.name, widths, seed=seed, sigma=spec.sigma, rank=spec.rank,
                 scale=spec.scale, file=spec.file)
-    return init if spec.name != "file" else Init("file", init.widths, init.product, init.b0,
+    return init if spec.name != "file" else Init("file", init.widths, init._product, init.b0,
                                                  init.description, init._build)

@@ -375,3 +375,15 @@ def test_init_product_is_lazy_and_target_loss_falls_back_to_it() -> None:
                                                   rel=1e-14)
     ident = inits.identity((3, 3, 3))
     assert ident.target_loss(np.eye(3)) == 0.0
+
+
+def test_identity_and_zas_losses_without_their_products() -> None:
+    rng = np.random.default_rng(11)
+    for shape in ((5, 5), (300, 300), (700, 700)):  # small, and above one row slice
+        phi = rng.standard_normal(shape)
+        for init in (inits.identity((shape[0],) * 3), inits.zas((shape[0],) * 3)):
+            value = init.target_loss(phi)
+            assert "product" not in init.__dict__
+            assert value == pytest.approx(0.5 * float(np.sum((phi - init.product) ** 2)),
+                                          rel=1e-13)
+    assert inits.identity((4, 4)).target_loss(np.eye(4)) == 0.0
