@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from gdcert.errors import InputError
-from gdcert.linalg import balancedness, diff_norm_sq, product
+from gdcert.linalg import balancedness, diff_norm_sq, parallel_width, product, run_threads
 from gdcert.spec import DEFAULT_BOUND_INITS, DETERMINISTIC_INITS, INIT_NAMES, InitSpec
 
 #: Every initialisation that is built from a name (``file`` needs weights).
@@ -153,6 +153,17 @@ def _gaussian_buffer(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
     return buf
 
 
+def _geqrt(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LAPACK ``geqrt`` of an n×r buffer, in place: ``(v, t, sign(diag R))`` (0 → +1)."""
+    from scipy.linalg import lapack
+
+    v, t, info = lapack.dgeqrt(max(1, min(QR_BLOCK, buf.shape[1])), buf, overwrite_a=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        raise RuntimeError(f"LAPACK dgeqrt failed (info = {info})")
+    diag = np.diag(v)
+    return v, t, np.sign(np.where(diag == 0, 1.0, diag))
+
+
 def _householder(rng: np.random.Generator, n: int,
                  r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The Householder QR of the n×r Gaussian ``rng.standard_normal((n, r))``, unformed.
@@ -164,14 +175,7 @@ def _householder(rng: np.random.Generator, n: int,
     reflectors; ``geqrt`` computes the same reflectors as ``geqrf`` (to rounding) with
     recursive, level-3 panels.
     """
-    from scipy.linalg import lapack
-
-    buf = _gaussian_buffer(rng, n, r)
-    v, t, info = lapack.dgeqrt(max(1, min(QR_BLOCK, r)), buf, overwrite_a=1)
-    if info != 0:  # pragma: no cover - LAPACK argument error
-        raise RuntimeError(f"LAPACK dgeqrt failed (info = {info})")
-    diag = np.diag(v)
-    return v, t, np.sign(np.where(diag == 0, 1.0, diag))
+    return _geqrt(_gaussian_buffer(rng, n, r))
 
 
 def _haar_frame(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
@@ -227,26 +231,53 @@ def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) 
 
     With Q_0 the d_0×d_0 orthogonal matrix of F_0's Householder reflectors,
     ``F_0ᵀ Q_0 = [diag(sign_0), 0]``, so ``(Φ − W) Q_0 = Φ Q_0 − factor·[F_L diag(sign_0), 0]``
-    has the same Frobenius norm as ``Φ − W``. ``Φ Q_0`` comes from applying the reflectors
-    (LAPACK ``gemqrt``, no ``orgqr`` for F_0) and F_L from ``orgqr``; the residual itself is
-    summed (no cancellation when Φ ≈ W). The product (2n³ flops) and F_0's ``orgqr``
-    (4/3 n³) are not computed. Peak memory: Φ, its transformed copy and one frame.
+    has the same Frobenius norm as ``Φ − W``: the residual itself is summed (no
+    cancellation when Φ ≈ W), and neither the product (2n³ flops) nor F_0's ``orgqr``
+    (4/3 n³) is computed. With two or more OpenBLAS threads allowed, F_0's ``geqrt`` runs
+    on a second Python thread while this one draws F_L (the stream's order is kept) and
+    factorises it (``geqrt``, ``orgqr``), each on one BLAS thread — no per-call thread
+    hand-off in the thin panel products; then ``Φ Q_0`` is applied by the reflectors
+    (``gemqrt``) in 8 MB row slices, split between the two threads, and each slice's
+    residual summed as it is made. Peak memory: Φ and the two frames (no n×n
+    temporary).
     """
     from scipy.linalg import lapack
 
     rng = np.random.default_rng(seed)
-    v0, t0, sign0 = _householder(rng, phi.shape[1], r)
-    c = np.array(phi, dtype=np.float64, order="F")
-    c, info = lapack.dgemqrt(v0, t0, c, side="R", trans="N", overwrite_c=1)  # Φ Q_0
-    if info != 0:  # pragma: no cover
-        raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
-    del v0, t0
-    v1, t1, sign1 = _householder(rng, phi.shape[0], r)
-    f_last = _orgqr(v1, t1)  # F_L·diag(sign_L): Q_L's first r columns
+    d_out, d_in = phi.shape
+    g0 = _gaussian_buffer(rng, d_in, r)
+
+    def last_frame() -> tuple[np.ndarray, np.ndarray]:
+        v1, t1, sign1 = _geqrt(_gaussian_buffer(rng, d_out, r))  # drawn after F_0's
+        return _orgqr(v1, t1), sign1  # F_L·diag(sign_L): Q_L's first r columns
+
+    parallel = parallel_width() > 1
+    if parallel:  # F_0's QR runs while F_L is drawn and factorised
+        (f_last, sign1), (v0, t0, sign0) = run_threads([last_frame, lambda: _geqrt(g0)])
+    else:
+        v0, t0, sign0 = _geqrt(g0)
+        f_last, sign1 = last_frame()
     f_last *= factor * (sign1 * sign0)
-    c[:, :r] -= f_last
-    del f_last
-    return 0.5 * float(np.linalg.norm(c)) ** 2
+    step = max(16, 2**20 // max(1, d_in))  # 8 MB row slices
+
+    def residual(rows: range) -> float:
+        total = 0.0
+        for i in rows:
+            c = np.array(phi[i:i + step], dtype=np.float64, order="F")
+            c, info = lapack.dgemqrt(v0, t0, c, side="R", trans="N", overwrite_c=1)
+            if info != 0:  # pragma: no cover
+                raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
+            c[:, :r] -= f_last[i:i + step]
+            total += float(np.einsum("ij,ij->", c, c))
+        return total
+
+    starts = range(0, d_out, step)
+    if not parallel or len(starts) < 2:
+        return 0.5 * residual(starts)
+    half = starts[len(starts) // 2:]
+    first = starts[:len(starts) // 2]
+    parts = run_threads([lambda: residual(first), lambda: residual(half)])
+    return 0.5 * (parts[0] + parts[1])
 
 
 def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1.0,

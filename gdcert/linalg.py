@@ -356,16 +356,37 @@ _POOL: Any = None
 def _pool(workers: int) -> Any:
     """A process-wide thread pool for the slab products (created on first use)."""
     global _POOL
-    if _POOL is None or _POOL._max_workers < workers:
+    if _POOL is None or _POOL._max_workers < max(1, workers):
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gdcert-gram")
+        _POOL = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gdcert-gram")
     return _POOL
 
 
 def _blas_width(apis: list[tuple[Any, Any]]) -> int:
     """How many threads OpenBLAS would use (the most of the loaded libraries; 1 without)."""
     return max([get() for get, _ in apis] or [1])
+
+
+def parallel_width() -> int:
+    """How many Python threads :func:`run_threads` callers should split work over: as many
+    as OpenBLAS may use (``OPENBLAS_NUM_THREADS``), at most GRAM_MAX_WORKERS."""
+    return max(1, min(_blas_width(_openblas_apis()), GRAM_MAX_WORKERS))
+
+
+def run_threads(calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Run the calls at once on Python threads (the first in this one), every BLAS call in
+    them on one OpenBLAS thread; their results, in order.
+
+    For LAPACK work made of many thin products (Householder panels): two independent
+    factorisations on one BLAS thread each keep two cores busy without the per-call
+    thread hand-off that makes a two-thread OpenBLAS crawl on a shared machine.
+    """
+    apis = _openblas_apis()
+    with blas_threads(1, apis):
+        futures = [_pool(len(calls) - 1).submit(c) for c in calls[1:]]
+        first = calls[0]()
+        return [first, *[f.result() for f in futures]]
 
 
 def gram_matmat(a: np.ndarray) -> tuple[Callable[[np.ndarray], np.ndarray], int]:

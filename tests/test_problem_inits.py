@@ -387,3 +387,15 @@ def test_identity_and_zas_losses_without_their_products() -> None:
             assert value == pytest.approx(0.5 * float(np.sum((phi - init.product) ** 2)),
                                           rel=1e-13)
     assert inits.identity((4, 4)).target_loss(np.eye(4)) == 0.0
+
+
+def test_balanced_target_loss_serial_and_threaded_paths_agree(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    phi = np.random.default_rng(12).standard_normal((600, 600))
+    values = []
+    for width in (1, 2):
+        monkeypatch.setattr(inits, "parallel_width", lambda width=width: width)
+        values.append(inits._balanced_target_loss(phi, seed=3, r=600, factor=0.9))
+    assert values[0] == pytest.approx(values[1], rel=1e-13)
+    explicit = inits.balanced((600, 600, 600), scale=0.9**0.5, seed=3).product
+    assert values[0] == pytest.approx(0.5 * float(np.sum((phi - explicit) ** 2)), rel=1e-10)
