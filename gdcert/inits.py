@@ -12,6 +12,7 @@ functions of their seed, so runs are reproducible.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -46,8 +47,8 @@ class Init:
     _build: Callable[[], list[np.ndarray]] = field(repr=False, compare=False)
     _target_loss: Callable[[np.ndarray], float] | None = field(default=None, repr=False,
                                                                compare=False)
-    _losses: list[tuple[np.ndarray, float]] = field(default_factory=list, repr=False,
-                                                    compare=False)
+    _losses: list[tuple[weakref.ref[np.ndarray], float]] = field(
+        default_factory=list, repr=False, compare=False)
 
     @cached_property
     def product(self) -> np.ndarray:
@@ -63,14 +64,15 @@ class Init:
         identity or zero matrix; every other init (and one whose product was formed
         already) from the residual in row slices.
         """
-        for a, value in self._losses:
-            if a is phi:
+        for ref, value in self._losses:
+            if ref() is phi:
                 return value
         if self._target_loss is not None and "product" not in self.__dict__:
             value = self._target_loss(phi)
         else:
             value = 0.5 * diff_norm_sq(self.product, phi)
-        self._losses.append((phi, value))
+        self._losses[:] = [(r, v) for r, v in self._losses if r() is not None]
+        self._losses.append((weakref.ref(phi), value))
         return value
 
     def weights(self) -> list[np.ndarray]:
@@ -237,7 +239,7 @@ def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) 
     on a second Python thread while this one draws F_L (the stream's order is kept) and
     factorises it (``geqrt``, ``orgqr``), each on one BLAS thread — no per-call thread
     hand-off in the thin panel products; then ``Φ Q_0`` is applied by the reflectors
-    (``gemqrt``) in 8 MB row slices, split between the two threads, and each slice's
+    (``gemqrt``) in row slices (≤ 8 MB, ≥ 4), split between the two threads, and each slice's
     residual summed as it is made. Peak memory: Φ and the two frames (no n×n
     temporary).
     """
@@ -258,7 +260,8 @@ def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) 
         v0, t0, sign0 = _geqrt(g0)
         f_last, sign1 = last_frame()
     f_last *= factor * (sign1 * sign0)
-    step = max(16, 2**20 // max(1, d_in))  # 8 MB row slices
+    # row slices of at most 8 MB, at least four of them (two per thread)
+    step = max(16, min(2**20 // max(1, d_in), -(-d_out // 4)))
 
     def residual(rows: range) -> float:
         total = 0.0
@@ -272,7 +275,7 @@ def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) 
         return total
 
     starts = range(0, d_out, step)
-    if not parallel or len(starts) < 2:
+    if not parallel:
         return 0.5 * residual(starts)
     half = starts[len(starts) // 2:]
     first = starts[:len(starts) // 2]
