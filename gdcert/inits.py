@@ -1,22 +1,26 @@
 """The one registry of initialisations (numpy only; shared by the bounds and the simulator).
 
-An :class:`Init` carries what the bounds need — the end-to-end product ``W(0)`` and
+An :class:`Init` carries what the bounds need — the loss at ``W(0)`` (its
+:meth:`~Init.target_loss`), the end-to-end product ``W(0)`` (formed on first use) and
 the balancedness constant ``b₀`` — and builds the full list of layers only on demand,
-so a 2000×2000 target at depth 20 never allocates twenty identity matrices just to
-evaluate a bound. Every name in :data:`gdcert.spec.INIT_NAMES` is built by :func:`make`;
-the random ones are pure functions of their seed, so runs are reproducible.
+so a 2000×2000 target at depth 20 never allocates twenty identity matrices (nor, for
+the loss, even one) just to evaluate a bound. Every name in
+:data:`gdcert.spec.INIT_NAMES` is built by :func:`make`; the random ones are pure
+functions of their seed, so runs are reproducible.
 """
 
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from gdcert.errors import InputError
-from gdcert.linalg import balancedness, product
+from gdcert.linalg import balancedness, diff_norm_sq, parallel_width, product, run_threads
 from gdcert.spec import DEFAULT_BOUND_INITS, DETERMINISTIC_INITS, INIT_NAMES, InitSpec
 
 #: Every initialisation that is built from a name (``file`` needs weights).
@@ -28,14 +32,48 @@ NAMES = INIT_NAMES
 
 @dataclass(frozen=True)
 class Init:
-    """An initialisation W⃗(0) for a network of the given widths (d_0, …, d_L)."""
+    """An initialisation W⃗(0) for a network of the given widths (d_0, …, d_L).
+
+    ``product`` (W(0) = W_L⋯W_1) is given as an array or as a function that computes it
+    (then it is computed on first use and kept). ``_target_loss``, when given, computes
+    ``½‖Φ − W(0)‖_F²`` without forming W(0) (see :meth:`target_loss`).
+    """
 
     name: str
     widths: tuple[int, ...]
-    product: np.ndarray
+    _product: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
     b0: float
     description: str
     _build: Callable[[], list[np.ndarray]] = field(repr=False, compare=False)
+    _target_loss: Callable[[np.ndarray], float] | None = field(default=None, repr=False,
+                                                               compare=False)
+    _losses: list[tuple[weakref.ref[np.ndarray], float]] = field(
+        default_factory=list, repr=False, compare=False)
+
+    @cached_property
+    def product(self) -> np.ndarray:
+        """The end-to-end matrix W(0) = W_L⋯W_1."""
+        p = self._product
+        return p if isinstance(p, np.ndarray) else p()
+
+    def target_loss(self, phi: np.ndarray) -> float:
+        """``½‖Φ − W(0)‖_F²`` (target form), computed once per Φ.
+
+        The random balanced init computes it from its frames' Householder reflectors,
+        without W(0) (:func:`_balanced_target_loss`), identity and ZAS without an n×n
+        identity or zero matrix; every other init (and one whose product was formed
+        already) from the residual in row slices.
+        """
+        for ref, value in self._losses:
+            if ref() is phi:
+                return value
+        if self._target_loss is not None and "product" not in self.__dict__:
+            value = self._target_loss(phi)
+        else:
+            value = 0.5 * diff_norm_sq(self.product, phi)
+        self._losses[:] = [(r, v) for r, v in self._losses if r() is not None]
+        self._losses.append((weakref.ref(phi), value))
+        return value
 
     def weights(self) -> list[np.ndarray]:
         """The layers [W_1, …, W_L] (built on each call)."""
@@ -68,11 +106,25 @@ def why_unavailable(name: str, widths: Sequence[int]) -> str:
     return ""
 
 
+def _identity_loss(phi: np.ndarray) -> float:
+    """½‖Φ − I‖_F² in row slices (no n×n identity, no n×n temporary)."""
+    n_rows, n_cols = phi.shape
+    step = max(1, 2**17 // max(1, n_cols))
+    total = 0.0
+    for i in range(0, n_rows, step):
+        d = phi[i:i + step].copy()
+        k = np.arange(i, min(i + step, n_rows, n_cols))
+        d[k - i, k] -= 1.0
+        total += float(np.einsum("ij,ij->", d, d))
+    return 0.5 * total
+
+
 def identity(widths: Sequence[int]) -> Init:
     """``W_j(0) = I`` for all j (Nar & Sastry, Theorems 2–3). Balanced: b₀ = 0."""
     d, depth = widths[0], len(widths) - 1
-    return Init("identity", tuple(widths), np.eye(d), 0.0, "W_j(0) = I for every layer",
-                lambda: [np.eye(d) for _ in range(depth)])
+    return Init("identity", tuple(widths), lambda: np.eye(d), 0.0,
+                "W_j(0) = I for every layer", lambda: [np.eye(d) for _ in range(depth)],
+                _identity_loss)
 
 
 def zas(widths: Sequence[int]) -> Init:
@@ -81,44 +133,69 @@ def zas(widths: Sequence[int]) -> Init:
     b₀ = ‖W_Lᵀ W_L − W_{L−1}W_{L−1}ᵀ‖ = ‖−I‖ = 1 (Nguegnang et al. §2's D_{L−1} = −I).
     """
     d, depth = widths[0], len(widths) - 1
-    return Init("zas", tuple(widths), np.zeros((d, d)), 1.0,
+    return Init("zas", tuple(widths), lambda: np.zeros((d, d)), 1.0,
                 "W_L(0) = 0, W_j(0) = I for j < L (zero-asymmetric)",
-                lambda: [np.eye(d) for _ in range(depth - 1)] + [np.zeros((d, d))])
+                lambda: [np.eye(d) for _ in range(depth - 1)] + [np.zeros((d, d))],
+                lambda phi: 0.5 * float(np.linalg.norm(phi)) ** 2)
 
 
 #: Frames with at least this many entries (n·r) are factorised in place by LAPACK.
 INPLACE_QR_MIN = 512 * 512
+#: Block size of the blocked Householder QR (LAPACK ``geqrt``) of large frames.
+QR_BLOCK = 64
+
+
+def _gaussian_buffer(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
+    """``rng.standard_normal((n, r))`` drawn in 1 MB row slices (the same stream) straight
+    into a Fortran-ordered buffer, ready for LAPACK to overwrite."""
+    buf = np.empty((n, r), order="F")
+    rows = max(1, 2**17 // r)
+    for i in range(0, n, rows):
+        buf[i:i + rows] = rng.standard_normal((min(rows, n - i), r))
+    return buf
+
+
+def _geqrt(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LAPACK ``geqrt`` of an n×r buffer, in place: ``(v, t, sign(diag R))`` (0 → +1)."""
+    from scipy.linalg import lapack
+
+    v, t, info = lapack.dgeqrt(max(1, min(QR_BLOCK, buf.shape[1])), buf, overwrite_a=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error
+        raise RuntimeError(f"LAPACK dgeqrt failed (info = {info})")
+    diag = np.diag(v)
+    return v, t, np.sign(np.where(diag == 0, 1.0, diag))
+
+
+def _householder(rng: np.random.Generator, n: int,
+                 r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Householder QR of the n×r Gaussian ``rng.standard_normal((n, r))``, unformed.
+
+    Returns ``(v, t, sign)``: LAPACK ``geqrt``'s reflectors (below the diagonal of ``v``,
+    R on and above it) and block factors ``t`` (compact WY, :data:`QR_BLOCK` columns per
+    block), and ``sign(diag R)`` (0 counted as +1). The Haar frame is
+    ``F = Q[:, :r]·diag(sign)`` with ``Q = H_1⋯H_r`` the n×n orthogonal matrix of the
+    reflectors; ``geqrt`` computes the same reflectors as ``geqrf`` (to rounding) with
+    recursive, level-3 panels.
+    """
+    return _geqrt(_gaussian_buffer(rng, n, r))
 
 
 def _haar_frame(rng: np.random.Generator, n: int, r: int) -> np.ndarray:
     """First r columns of a Haar-distributed orthogonal n×n matrix (QR with sign fix).
 
     The frame is ``Q·diag(sign(diag R))`` for the QR factorisation of the n×r standard
-    Gaussian matrix ``rng.standard_normal((n, r))``. Large frames are drawn (in row
-    slices, the same stream) straight into a Fortran-ordered buffer that LAPACK's
-    ``geqrf``/``orgqr`` overwrite with Q: one n×r array in all, where ``np.linalg.qr``
-    holds four (its copies, Q and R). Same numbers to rounding.
+    Gaussian matrix ``rng.standard_normal((n, r))``. Large frames are drawn into one
+    Fortran-ordered buffer that LAPACK ``geqrt`` (:func:`_householder`) and ``orgqr``
+    overwrite with Q: one n×r array in all, where ``np.linalg.qr`` holds four (its
+    copies, Q and R). Same numbers to rounding.
     """
     if n * r < INPLACE_QR_MIN:
         q, rr = np.linalg.qr(rng.standard_normal((n, r)))
         return q * np.sign(np.where(np.diag(rr) == 0, 1.0, np.diag(rr)))
-    from scipy.linalg import lapack
-
-    buf = np.empty((n, r), order="F")
-    rows = max(1, 2**17 // r)  # 1 MB slices of the stream
-    for i in range(0, n, rows):
-        buf[i:i + rows] = rng.standard_normal((min(rows, n - i), r))
-    lwork = max(1, 64 * r)
-    qr, tau, _, info = lapack.dgeqrf(buf, lwork=lwork, overwrite_a=1)
-    if info != 0:  # pragma: no cover - LAPACK argument error
-        raise RuntimeError(f"LAPACK dgeqrf failed (info = {info})")
-    diag = np.diag(qr)
-    sign = np.sign(np.where(diag == 0, 1.0, diag))
-    q, _, info = lapack.dorgqr(qr, tau, lwork=lwork, overwrite_a=1)
-    if info != 0:  # pragma: no cover
-        raise RuntimeError(f"LAPACK dorgqr failed (info = {info})")
+    v, t, sign = _householder(rng, n, r)
+    q = _orgqr(v, t)
     q *= sign
-    return np.asarray(q)
+    return q
 
 
 def _frame_product(f_last: np.ndarray, f0: np.ndarray, factor: float) -> np.ndarray:
@@ -136,6 +213,74 @@ def _frame_product(f_last: np.ndarray, f0: np.ndarray, factor: float) -> np.ndar
         f0[i:i + rows] = f0[i:i + rows] @ f_last.T
     f0 *= factor
     return np.asarray(f0.T)
+
+
+def _orgqr(v: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The explicit first r columns of Q from ``geqrt``'s reflectors (LAPACK ``orgqr``,
+    in v's buffer; tau is the diagonal of the block factors ``t``)."""
+    from scipy.linalg import lapack
+
+    r = v.shape[1]
+    tau = t[np.arange(r) % t.shape[0], np.arange(r)]
+    q, _, info = lapack.dorgqr(v, tau, lwork=max(1, 64 * r), overwrite_a=1)
+    if info != 0:  # pragma: no cover
+        raise RuntimeError(f"LAPACK dorgqr failed (info = {info})")
+    return np.asarray(q)
+
+
+def _balanced_target_loss(phi: np.ndarray, *, seed: int, r: int, factor: float) -> float:
+    """½‖Φ − factor·F_L F_0ᵀ‖_F² for the balanced init's frames, without the product.
+
+    With Q_0 the d_0×d_0 orthogonal matrix of F_0's Householder reflectors,
+    ``F_0ᵀ Q_0 = [diag(sign_0), 0]``, so ``(Φ − W) Q_0 = Φ Q_0 − factor·[F_L diag(sign_0), 0]``
+    has the same Frobenius norm as ``Φ − W``: the residual itself is summed (no
+    cancellation when Φ ≈ W), and neither the product (2n³ flops) nor F_0's ``orgqr``
+    (4/3 n³) is computed. With two or more OpenBLAS threads allowed, F_0's ``geqrt`` runs
+    on a second Python thread while this one draws F_L (the stream's order is kept) and
+    factorises it (``geqrt``, ``orgqr``), each on one BLAS thread — no per-call thread
+    hand-off in the thin panel products; then ``Φ Q_0`` is applied by the reflectors
+    (``gemqrt``) in row slices (≤ 8 MB, ≥ 4), split between the two threads, and each slice's
+    residual summed as it is made. Peak memory: Φ and the two frames (no n×n
+    temporary).
+    """
+    from scipy.linalg import lapack
+
+    rng = np.random.default_rng(seed)
+    d_out, d_in = phi.shape
+    g0 = _gaussian_buffer(rng, d_in, r)
+
+    def last_frame() -> tuple[np.ndarray, np.ndarray]:
+        v1, t1, sign1 = _geqrt(_gaussian_buffer(rng, d_out, r))  # drawn after F_0's
+        return _orgqr(v1, t1), sign1  # F_L·diag(sign_L): Q_L's first r columns
+
+    parallel = parallel_width() > 1
+    if parallel:  # F_0's QR runs while F_L is drawn and factorised
+        (f_last, sign1), (v0, t0, sign0) = run_threads([last_frame, lambda: _geqrt(g0)])
+    else:
+        v0, t0, sign0 = _geqrt(g0)
+        f_last, sign1 = last_frame()
+    f_last *= factor * (sign1 * sign0)
+    # row slices of at most 8 MB, at least four of them (two per thread)
+    step = max(16, min(2**20 // max(1, d_in), -(-d_out // 4)))
+
+    def residual(rows: range) -> float:
+        total = 0.0
+        for i in rows:
+            c = np.array(phi[i:i + step], dtype=np.float64, order="F")
+            c, info = lapack.dgemqrt(v0, t0, c, side="R", trans="N", overwrite_c=1)
+            if info != 0:  # pragma: no cover
+                raise RuntimeError(f"LAPACK dgemqrt failed (info = {info})")
+            c[:, :r] -= f_last[i:i + step]
+            total += float(np.einsum("ij,ij->", c, c))
+        return total
+
+    starts = range(0, d_out, step)
+    if not parallel:
+        return 0.5 * residual(starts)
+    half = starts[len(starts) // 2:]
+    first = starts[:len(starts) // 2]
+    parts = run_threads([lambda: residual(first), lambda: residual(half)])
+    return 0.5 * (parts[0] + parts[1])
 
 
 def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1.0,
@@ -170,17 +315,22 @@ def balanced(widths: Sequence[int], *, rank: int | None = None, scale: float = 1
         hidden = [_haar_frame(rng, widths[j], r) for j in range(1, depth)]
         return [f0, *hidden, f_last]
 
-    f0, f_last = frames(False)
-    prod = _frame_product(f_last, f0, scale**depth)
-    del f0, f_last
+    def prod() -> np.ndarray:
+        f0, f_last = frames(False)
+        return _frame_product(f_last, f0, scale**depth)
 
     def build() -> list[np.ndarray]:
         f = frames(True)
         return [scale * (f[j] @ f[j - 1].T) for j in range(1, depth + 1)]
 
+    loss = None
+    if min(widths[0], widths[-1]) * r >= INPLACE_QR_MIN:  # both frames by LAPACK geqrt
+        def loss(phi: np.ndarray) -> float:
+            return _balanced_target_loss(phi, seed=seed, r=r, factor=scale**depth)
+
     return Init("balanced", widths, prod, 0.0,
                 f"random balanced (Nguegnang et al. §5), rank {r}, scale {scale:g}, seed {seed}",
-                build)
+                build, loss)
 
 
 def from_weights(name: str, weights: Sequence[np.ndarray]) -> Init:
@@ -235,7 +385,7 @@ def orthogonal(widths: Sequence[int], *, seed: int, scale: float = 1.0) -> Init:
 
 def _explicit(name: str, weights: list[np.ndarray], description: str) -> Init:
     init = from_weights(name, weights)
-    return Init(name, init.widths, init.product, init.b0, description, init._build)
+    return Init(name, init.widths, init._product, init.b0, description, init._build)
 
 
 def _check_sigma(sigma: float | None) -> None:
@@ -296,5 +446,5 @@ def from_spec(spec: InitSpec, widths: Sequence[int], seed: int) -> Init:
     """The initialisation a :class:`~gdcert.spec.InitSpec` describes, for one seed."""
     init = make(spec.name, widths, seed=seed, sigma=spec.sigma, rank=spec.rank,
                 scale=spec.scale, file=spec.file)
-    return init if spec.name != "file" else Init("file", init.widths, init.product, init.b0,
+    return init if spec.name != "file" else Init("file", init.widths, init._product, init.b0,
                                                  init.description, init._build)

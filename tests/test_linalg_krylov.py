@@ -90,3 +90,34 @@ def test_blas_threads_cap_is_restored() -> None:
     with linalg.blas_threads(1):
         assert all(get() == 1 for get, _ in apis)
     assert [get() for get, _ in apis] == before
+
+
+def test_eigvalsh_values_two_stage_matches_syevd(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the two-stage values-only solver (ctypes, bundled OpenBLAS) gives syevd's values
+    rng = np.random.default_rng(21)
+    a = rng.standard_normal((400, 400))
+    s = 0.5 * (a + a.T)
+    monkeypatch.setattr(linalg, "EIG_TWO_STAGE_MIN", 10**9)
+    ref = linalg.eigvalsh_values(s)
+    monkeypatch.setattr(linalg, "EIG_TWO_STAGE_MIN", 1)
+    keep = s.copy()
+    got = linalg.eigvalsh_values(s)
+    assert np.array_equal(s, keep)  # not overwritten without overwrite=True
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.max(np.abs(ref)))
+    assert np.all(np.diff(got) >= 0)
+    got2 = linalg.eigvalsh_values(s.copy(), overwrite=True)
+    np.testing.assert_allclose(got2, ref, rtol=0, atol=1e-13 * np.max(np.abs(ref)))
+
+
+def test_gram_matmat_split_over_threads_matches_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(22)
+    for shape in ((900, 300), (300, 900)):
+        a = rng.standard_normal(shape)
+        x = rng.standard_normal((min(shape), 5))
+        gram = a.T @ a if shape[1] <= shape[0] else a @ a.T
+        monkeypatch.setattr(linalg, "GRAM_PARALLEL_MIN", 1)
+        monkeypatch.setattr(linalg, "_blas_width", lambda apis: 3)
+        mm, n = linalg.gram_matmat(a)
+        assert n == min(shape)
+        np.testing.assert_allclose(mm(x), gram @ x, rtol=1e-12, atol=1e-10)
+        np.testing.assert_array_equal(mm(x), mm(x))  # a fixed order of the partial sums

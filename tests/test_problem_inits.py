@@ -339,3 +339,63 @@ def test_one_registry_builds_every_name_with_product_and_balancedness(name: str)
     again = inits.make(name, (3, 3, 3, 3), seed=4).weights()
     for a, b in zip(ws, again, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("widths", "rank"), [((600,) * 6, None), ((600, 700, 650), None),
+                                              ((520, 600, 700), 510)])
+def test_balanced_target_loss_without_product_matches_explicit_weights(
+        widths: tuple[int, ...], rank: int | None) -> None:
+    # ½‖Φ − W(0)‖² from the frames' Householder reflectors (no orgqr, no product) equals
+    # the loss of the product of the very weights the simulator builds from the seed.
+    rng = np.random.default_rng(3)
+    phi = rng.standard_normal((widths[-1], widths[0]))
+    init = inits.balanced(widths, rank=rank, scale=1.1, seed=5)
+    assert init._target_loss is not None  # the implicit path runs at this size
+    implicit = init.target_loss(phi)
+    assert "product" not in init.__dict__  # W(0) was not formed
+    explicit = 0.5 * float(np.sum((phi - linalg.product(init.weights())) ** 2))
+    assert implicit == pytest.approx(explicit, rel=1e-10)
+    assert implicit == pytest.approx(0.5 * float(np.sum((phi - init.product) ** 2)), rel=1e-10)
+    assert init.target_loss(phi) == implicit  # cached per Φ
+
+
+def test_balanced_target_loss_has_no_cancellation_at_its_own_product() -> None:
+    # Φ = W(0): the residual is summed after the transformation, so the loss is at the
+    # rounding level of ‖W(0)‖² squared (not ‖W(0)‖²·eps, as an expanded trace would give).
+    phi = inits.balanced((600,) * 4, seed=7).product.copy()
+    fresh = inits.balanced((600,) * 4, seed=7)
+    assert fresh.target_loss(phi) <= 1e-20 * float(np.sum(phi**2))
+
+
+def test_init_product_is_lazy_and_target_loss_falls_back_to_it() -> None:
+    init = inits.balanced((40, 40, 40), seed=2)  # small: explicit product, no implicit loss
+    assert init._target_loss is None and "product" not in init.__dict__
+    phi = np.diag(np.arange(1.0, 41.0))
+    assert init.target_loss(phi) == pytest.approx(0.5 * float(np.sum((phi - init.product) ** 2)),
+                                                  rel=1e-14)
+    ident = inits.identity((3, 3, 3))
+    assert ident.target_loss(np.eye(3)) == 0.0
+
+
+def test_identity_and_zas_losses_without_their_products() -> None:
+    rng = np.random.default_rng(11)
+    for shape in ((5, 5), (300, 300), (700, 700)):  # small, and above one row slice
+        phi = rng.standard_normal(shape)
+        for init in (inits.identity((shape[0],) * 3), inits.zas((shape[0],) * 3)):
+            value = init.target_loss(phi)
+            assert "product" not in init.__dict__
+            assert value == pytest.approx(0.5 * float(np.sum((phi - init.product) ** 2)),
+                                          rel=1e-13)
+    assert inits.identity((4, 4)).target_loss(np.eye(4)) == 0.0
+
+
+def test_balanced_target_loss_serial_and_threaded_paths_agree(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    phi = np.random.default_rng(12).standard_normal((600, 600))
+    values = []
+    for width in (1, 2):
+        monkeypatch.setattr(inits, "parallel_width", lambda width=width: width)
+        values.append(inits._balanced_target_loss(phi, seed=3, r=600, factor=0.9))
+    assert values[0] == pytest.approx(values[1], rel=1e-13)
+    explicit = inits.balanced((600, 600, 600), scale=0.9**0.5, seed=3).product
+    assert values[0] == pytest.approx(0.5 * float(np.sum((phi - explicit) ** 2)), rel=1e-10)

@@ -43,9 +43,11 @@ def _details(eta: float, applicable: Sequence[Bound], problem: Problem) -> list[
 
 def _optimal_inits(inits: Sequence[Init], problem: Problem) -> list[str]:
     """Inits that already are global minima (their loss is the optimal loss)."""
+    from gdcert.bounds.registry import init_loss
+
     scale = max(problem.zero_network_loss, 1e-300)
     return [i.name for i in inits
-            if problem.loss_of_product(i.product) - problem.optimal_loss <= 1e-12 * scale]
+            if init_loss(problem, i) - problem.optimal_loss <= 1e-12 * scale]
 
 
 def _impossible(eta: float, b: Bound, optimal: Sequence[str]) -> str:

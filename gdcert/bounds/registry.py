@@ -129,13 +129,21 @@ def _cor1_data(p: Problem) -> Bound:
                           bottleneck=min(p.widths) < min(p.d_in, p.d_out))
 
 
+def init_loss(p: Problem, init: Init) -> float:
+    """ℓ(W⃗(0)): in target form ``init.target_loss(Φ)`` (the balanced init's without its
+    product), in data form from the product."""
+    if p.x is None:
+        return init.target_loss(p.phi)
+    return p.loss_of_product(init.product)
+
+
 def nguegnang_bounds(p: Problem, init: Init) -> list[Bound]:
     """Nguegnang et al.'s two bounds for the initial weights ``init`` (they depend on W⃗(0))."""
     if p.form == "target":
         y_norm = p.spectrum.rho
     else:
         y_norm = p.y_norm
-    loss0 = p.loss_of_product(init.product)
+    loss0 = init_loss(p, init)
     consts = nguegnang.Constants(loss0=loss0, y_norm=y_norm, sigma_min_x=p.sigma_min_x,
                                  x_norm=p.x_norm, xyt_norm=p.xyt_norm, b0=init.b0)
     return [
