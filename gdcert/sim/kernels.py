@@ -50,6 +50,10 @@ from numba import njit
 #: at 12×12×12 scipy's ``dgemm`` is already about twice as fast.
 _LOOP_MAX_MNK = 1000
 
+#: Products with at most this many multiply–adds (and no fixed-size path) run inlined loops
+#: with runtime strides; larger ones call :func:`_gemm_loop` (strides known, vectorised once).
+_INLINE_MAX_MNK = 64
+
 #: LLVM may reassociate sums (vectorised dot products) and fuse multiply–adds; no
 #: assumptions about NaN/inf, so non-finite losses are still detected.
 _FASTMATH = {"reassoc", "contract"}
@@ -179,7 +183,7 @@ def _mat(buf, off, rows, cols):
     return buf[off : off + rows * cols].reshape((rows, cols))
 
 
-@njit(**_INNER)
+@njit(**_INNER, forceinline=True)
 def _copy(src, so, dst, do, n):
     """``dst[do : do + n] = src[so : so + n]`` as a loop (a slice assignment would compile
     numba's shape-mismatch error message, string formatting included)."""
@@ -250,7 +254,17 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
         else:
             _gemm_fixed(a, oa, False, b, ob, False, out, oo, 2)
         return
-    _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
+    mnk = n * k * m
+    if mnk > _LOOP_MAX_MNK:
+        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
+    elif mnk <= _INLINE_MAX_MNK:
+        _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
+    elif ta != 0:
+        _gemm_loop(a, oa, True, b, ob, False, out, oo, n, k, m)
+    elif tb != 0:
+        _gemm_loop(a, oa, False, b, ob, True, out, oo, n, k, m)
+    else:
+        _gemm_loop(a, oa, False, b, ob, False, out, oo, n, k, m)
 
 
 @njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
@@ -270,44 +284,42 @@ def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size):
             out[oo + i * size + j] = acc
 
 
-@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
-def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """:func:`_gemm` with runtime sizes and no fixed-size paths, ``+=`` when
-    ``accumulate != 0``: loops when small, else BLAS. Runtime-int flags (one compiled
-    copy); the loops are literal copies per combination in use."""
-    if n * k * m > _LOOP_MAX_MNK:
-        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
-        return
-    if ta != 0 and tb != 0:
-        _gemm_loop(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
-    elif accumulate != 0:
-        if ta != 0:
-            _gemm_loop(a, oa, True, b, ob, False, out, oo, n, k, m, True)
-        elif tb != 0:
-            _gemm_loop(a, oa, False, b, ob, True, out, oo, n, k, m, True)
-        else:
-            _gemm_loop(a, oa, False, b, ob, False, out, oo, n, k, m, True)
-    elif ta != 0:
-        _gemm_loop(a, oa, True, b, ob, False, out, oo, n, k, m, False)
-    elif tb != 0:
-        _gemm_loop(a, oa, False, b, ob, True, out, oo, n, k, m, False)
-    else:
-        _gemm_loop(a, oa, False, b, ob, False, out, oo, n, k, m, False)
-
-
-@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
-def _gemm_loop(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """The loops of :func:`_gemm_generic` (flags literal at the call sites above)."""
-    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
+def _gemm_loop(a, oa, ta, b, ob, tb, out, oo, n, k, m):
+    """The loops of :func:`_gemm` for sizes without a fixed path (``n·k·m`` at most
+    ``_LOOP_MAX_MNK``): ``ta``/``tb`` literal at the call sites, one copy per combination
+    (constant strides). Not inlined: LLVM vectorises it once, with the strides known; the
+    call costs nothing next to the ``d³`` multiply–adds of these sizes."""
     sa_r = 1 if ta else k
     sa_c = n if ta else 1
     sb_r = 1 if tb else m
     sb_c = k if tb else 1
+    for i in range(n):
+        for j in range(m):
+            acc = 0.0
+            for p in range(k):
+                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
+            out[oo + i * m + j] = acc
+
+
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
+def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """:func:`_gemm` with runtime sizes and no fixed-size paths, ``+=`` when
+    ``accumulate != 0``: loops when small, else BLAS. Runtime-int flags: one compiled copy
+    (LLVM folds the flags where the caller's are constants)."""
+    if n * k * m > _LOOP_MAX_MNK:
+        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+        return
+    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+    sa_r = 1 if ta != 0 else k
+    sa_c = n if ta != 0 else 1
+    sb_r = 1 if tb != 0 else m
+    sb_c = k if tb != 0 else 1
     # i, j, p order: each entry is a dot product summed in a local (register) accumulator,
     # so a possible overlap of ``out`` with ``a``/``b`` does not force a store per term
     for i in range(n):
         for j in range(m):
-            acc = out[oo + i * m + j] if accumulate else 0.0
+            acc = out[oo + i * m + j] if accumulate != 0 else 0.0
             for p in range(k):
                 acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
             out[oo + i * m + j] = acc
