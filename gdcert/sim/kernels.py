@@ -524,24 +524,37 @@ def _sharpness(
 
 
 @njit(**_INNER)
-def _balancedness(theta, widths, w_off, per_layer):
-    """``b(W⃗) = max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖`` (exact spectral norm, by ``eigvalsh``).
+def _balancedness(theta, widths, w_off, per_layer, floor):
+    """``max(floor, b(W⃗))`` with ``b(W⃗) = max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖`` (exact spectral
+    norm, by ``eigvalsh``; Nguegnang, Rauhut & Terstiege (2021), eq. (2.7); 0 for ``L = 1``).
 
-    Nguegnang, Rauhut & Terstiege (2021), eq. (2.7). 0 for ``L = 1``. When ``per_layer``
-    has ``L − 1`` entries, each invariant's norm ``‖D_j‖`` is written there too.
+    When ``per_layer`` has ``L − 1`` entries, each invariant's norm ``‖D_j‖`` is written
+    there. Pairs whose value is not wanted on its own are skipped when their Frobenius
+    norm (``≥ ‖M_j‖``) is at most the running maximum: they cannot raise it, so the result is
+    the exact maximum with few ``eigvalsh`` calls (the per-step balancedness promise passes
+    its running maximum as ``floor`` and an empty ``per_layer``). One function for records
+    and promise: each would compile ``eigvalsh`` and two ``np.dot`` layouts again.
     """
     n_layers = widths.shape[0] - 1
-    worst = 0.0
+    worst = floor
     for i in range(n_layers - 1):
         mid = widths[i + 1]
         w_lo = _mat(theta, w_off[i], mid, widths[i])
         w_hi = _mat(theta, w_off[i + 1], widths[i + 2], mid)
         # M = W_{j+1}ᵀW_{j+1} − W_jW_jᵀ   (mid × mid, symmetric)
         m = np.dot(w_hi.T, w_hi) - np.dot(w_lo, w_lo.T)
+        wanted = per_layer.shape[0] > i
+        if not wanted:
+            fro = 0.0
+            for p in range(mid):
+                for q in range(mid):
+                    fro += m[p, q] * m[p, q]
+            if not math.sqrt(fro) > worst:
+                continue
         lam = np.linalg.eigvalsh(m)
         # ‖M‖ = max(|λ_min|, |λ_max|) for symmetric M
         val = max(abs(lam[0]), abs(lam[mid - 1]))
-        if per_layer.shape[0] > i:
+        if wanted:
             per_layer[i] = val
         if val > worst:
             worst = val
@@ -559,34 +572,6 @@ def _stop_code(loss, loss0, loss_target, div_factor, k, max_iter):
     if k >= max_iter:
         return STOP_BUDGET
     return -1
-
-
-@njit(**_INNER)
-def _balancedness_above(theta, widths, w_off, floor):
-    """``max(floor, b(W⃗))``, exact, computing few eigenvalues.
-
-    ``‖M_j‖ ≤ ‖M_j‖_F`` for ``M_j = W_{j+1}ᵀW_{j+1} − W_jW_jᵀ``: a pair whose Frobenius
-    norm is at most the running maximum cannot raise it and skips ``eigvalsh``. Used by the
-    per-step balancedness promise, so the maximum over all steps is the exact one.
-    """
-    n_layers = widths.shape[0] - 1
-    worst = floor
-    for i in range(n_layers - 1):
-        mid = widths[i + 1]
-        w_lo = _mat(theta, w_off[i], mid, widths[i])
-        w_hi = _mat(theta, w_off[i + 1], widths[i + 2], mid)
-        m = np.dot(w_hi.T, w_hi) - np.dot(w_lo, w_lo.T)
-        fro = 0.0
-        for p in range(mid):
-            for q in range(mid):
-                fro += m[p, q] * m[p, q]
-        if not math.sqrt(fro) > worst:
-            continue
-        lam = np.linalg.eigvalsh(m)
-        val = max(abs(lam[0]), abs(lam[mid - 1]))
-        if val > worst:
-            worst = val
-    return worst
 
 
 @njit(**_INNER)
@@ -830,6 +815,7 @@ def _gd_batch(prob, ctl, inp, out, first, stop):
         if l3_on:
             prom_f[PROM_LEMMA3] = 0.0
         bal_max = 0.0
+        no_inv = np.empty(0)  # the promise's balancedness: no per-layer values
         log_env = 0.0  # ln Π_{s<k}(1 − η_s/2)
         env_r0 = 0.0
 
@@ -867,7 +853,7 @@ def _gd_batch(prob, ctl, inp, out, first, stop):
                 _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
             finite = math.isfinite(loss)
             if bal_on and finite:
-                b = _balancedness_above(cur, widths, w_off, bal_max)
+                b = _balancedness(cur, widths, w_off, no_inv, bal_max)
                 if b > bal_max:
                     bal_max = b
                     _promise_note(prom_f, prom_i, PROM_BALANCED + 0, b / delta_bal, k, 1.0 + rtol)
@@ -915,7 +901,7 @@ def _gd_batch(prob, ctl, inp, out, first, stop):
                 if finite:
                     if ctl.track_bal:
                         rec_vals[n_rec, REC_BAL] = _balancedness(cur, widths, w_off,
-                                                                 rec_inv[n_rec])
+                                                                 rec_inv[n_rec], 0.0)
                     if ctl.track_sharp:
                         rec_vals[n_rec, REC_SHARP] = _sharpness(
                             cur, v, hv, ctl.sharp_iters, widths, w_off, pre, pre_off, sigma,
