@@ -258,7 +258,7 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
     if mnk > _LOOP_MAX_MNK:
         _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
     elif mnk <= _INLINE_MAX_MNK:
-        _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
+        _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
     elif ta != 0:
         _gemm_loop(a, oa, True, b, ob, False, out, oo, n, k, m)
     elif tb != 0:
@@ -302,14 +302,23 @@ def _gemm_loop(a, oa, ta, b, ob, tb, out, oo, n, k, m):
             out[oo + i * m + j] = acc
 
 
-@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
 def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     """:func:`_gemm` with runtime sizes and no fixed-size paths, ``+=`` when
-    ``accumulate != 0``: loops when small, else BLAS. Runtime-int flags: one compiled copy
-    (LLVM folds the flags where the caller's are constants)."""
+    ``accumulate != 0``: loops when small, else BLAS (the Hessian–vector products).
+
+    Runtime-int flags, one compiled copy, not inlined: its eight call sites in :func:`_hvp`
+    would otherwise each carry a vectorised loop, which every caller up to the batch
+    kernel optimises and compiles again."""
     if n * k * m > _LOOP_MAX_MNK:
         _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
         return
+    _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+
+
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
+def _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """The loops of :func:`_gemm_generic` (runtime strides; inlined)."""
     # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
     sa_r = 1 if ta != 0 else k
     sa_c = n if ta != 0 else 1
