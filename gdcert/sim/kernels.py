@@ -226,17 +226,19 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
 
     ``A`` starts at ``a[oa]`` and is stored ``n × k``, or ``k × n`` with ``op(A) = Aᵀ`` when
     ``ta != 0``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb != 0``); ``out`` starts at
-    ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
-    the flat buffers with no array views (a view costs reference counting, which dominates
-    for ``d ≤ 4``); larger ones call BLAS. Square products of size 2 and 4 run
-    :func:`_gemm_fixed`: compile-time trip counts and strides, which LLVM unrolls
-    completely (about 3× the generic loop at these sizes). Used by the step kernels;
-    :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the Hessian–vector products.
+    ``out[oo]``. ``ta`` and ``tb`` must not both be set (no caller needs ``AᵀBᵀ``; the fixed
+    and mid-size paths assume it). Small products (at most ``_LOOP_MAX_MNK`` multiply–adds)
+    are plain loops on the flat buffers with no array views (a view costs reference
+    counting, which dominates for ``d ≤ 4``); larger ones call BLAS. Square products of
+    size 2 and 4 run :func:`_gemm_fixed`: compile-time trip counts and strides, which LLVM
+    unrolls completely (about 3× the generic loop at these sizes). Used by the step
+    kernels; :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the Hessian–vector
+    products.
 
     Compile time: every argument is a runtime int, so numba compiles one ``_gemm``; the
-    flag combinations in use (NN, NT, TN; never both transposed here) are literal calls of
-    the helpers, one small copy each with constant strides. ``forceinline`` makes LLVM
-    inline it into the caller, where the callers' constant flags remove the other branches.
+    flag combinations (NN, NT, TN) are literal calls of the helpers, one small copy each
+    with constant strides. ``forceinline`` makes LLVM inline it into the caller, where the
+    callers' constant flags remove the other branches.
     """
     if n == k and k == m and (n == 4 or n == 2):
         if ta != 0:
