@@ -4,7 +4,7 @@ The outcome classifier (:func:`gdcert.sim.classify.classify`) reads only a traje
 summary, so the scalar examples of Nar & Sastry (NeurIPS 2018), Examples 1–3, whose
 behaviour is known in closed form, can check it without the compiled core.
 
-The loop mirrors the kernel's (``gdcert/sim/kernels.py``, ``_gd_target``): iteration ``k``
+The loop mirrors the kernel's (``gdcert/sim/kernels.py``, ``_gd_batch``): iteration ``k``
 evaluates ``f(x_k)`` and ``f'(x_k)``; it stops with ``K = k`` when ``f`` is not finite or
 exceeds ``div_factor · f(x_0)`` (``"diverged"``), when ``f − loss_target ≤ 0``
 (``"target"``), or when ``k = max_iter`` (``"budget"``); otherwise it records when

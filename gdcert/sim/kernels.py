@@ -50,9 +50,18 @@ from numba import njit
 #: at 12×12×12 scipy's ``dgemm`` is already about twice as fast.
 _LOOP_MAX_MNK = 1000
 
+#: Products with at most this many multiply–adds (and no fixed-size path) run inlined loops
+#: with runtime strides; larger ones call :func:`_gemm_loop` (strides known, vectorised once).
+_INLINE_MAX_MNK = 64
+
 #: LLVM may reassociate sums (vectorised dot products) and fuse multiply–adds; no
 #: assumptions about NaN/inf, so non-finite losses are still detected.
 _FASTMATH = {"reassoc", "contract"}
+
+#: Options of every numba function below except the two batch kernels: cached, and called
+#: only from other numba functions, so numba builds neither a CPython nor a C-callable
+#: wrapper for them (each would be compiled and optimised on a cold start for nothing).
+_INNER: dict[str, Any] = {"cache": True, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 #: Stop codes stored in ``info_i[t, 1]``.
 STOP_TARGET = 0
@@ -168,108 +177,166 @@ class LinearOutputs(NamedTuple):
     prom_i: Any
 
 
-@njit(cache=True, inline="always")
+@njit(**_INNER, forceinline=True)
 def _mat(buf, off, rows, cols):
     """The ``rows × cols`` row-major matrix stored in ``buf[off : off + rows·cols]`` (a view)."""
     return buf[off : off + rows * cols].reshape((rows, cols))
 
 
-@njit(cache=True)
-def _blas(x, y, out, accumulate):
-    """``out = x @ y`` (or ``+=`` when ``accumulate != 0``) through BLAS ``dgemm``; ``x``/``y``
-    may be ``.T`` views (BLAS transposes in place: one specialisation per layout pair)."""
-    if accumulate != 0:
-        out += np.dot(x, y)
-    else:
-        np.dot(x, y, out)
+@njit(**_INNER, forceinline=True)
+def _copy(src, so, dst, do, n):
+    """``dst[do : do + n] = src[so : so + n]`` as a loop (a slice assignment would compile
+    numba's shape-mismatch error message, string formatting included)."""
+    for q in range(n):
+        dst[do + q] = src[so + q]
 
 
-@njit(cache=True)
+@njit(**_INNER, forceinline=False)
 def _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """:func:`_gemm` for large products: BLAS on views of the flat buffers.
+    """:func:`_gemm_generic` for large products: BLAS ``dgemm`` (``np.dot``) on views of the
+    flat buffers, ``out = op(A) op(B)`` (or ``+=`` when ``accumulate != 0``).
 
     Transposed operands are ``.T`` views, which OpenBLAS handles without a copy (measured
     on 64×64: NT/TN 26–29 GFLOP/s against 29 for NN, CPU time, one thread; an explicit
-    transposed copy followed by NN was slower, 24). The flags are ``int`` (0/1), not
-    ``bool``: the caller passes runtime values, so numba compiles this once instead of
-    once per combination of literal flags and offsets.
+    transposed copy followed by NN was slower, 24). Every argument is a runtime value, so
+    numba compiles this once (four ``np.dot`` layouts inside); the accumulating form goes
+    through a temporary, as ``out += op(A) op(B)`` would.
     """
     dst = _mat(out, oo, n, m)
+    prod = np.empty((n, m)) if accumulate != 0 else dst
     if ta != 0:
+        x = _mat(a, oa, k, n).T
         if tb != 0:
-            _blas(_mat(a, oa, k, n).T, _mat(b, ob, m, k).T, dst, accumulate)
+            np.dot(x, _mat(b, ob, m, k).T, prod)
         else:
-            _blas(_mat(a, oa, k, n).T, _mat(b, ob, k, m), dst, accumulate)
-    elif tb != 0:
-        _blas(_mat(a, oa, n, k), _mat(b, ob, m, k).T, dst, accumulate)
+            np.dot(x, _mat(b, ob, k, m), prod)
     else:
-        _blas(_mat(a, oa, n, k), _mat(b, ob, k, m), dst, accumulate)
+        x2 = _mat(a, oa, n, k)
+        if tb != 0:
+            np.dot(x2, _mat(b, ob, m, k).T, prod)
+        else:
+            np.dot(x2, _mat(b, ob, k, m), prod)
+    if accumulate != 0:
+        dst += prod
 
 
-@njit(cache=True, inline="always")
-def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """``out (n×m) = op(A) (n×k) · op(B) (k×m)`` on flat row-major buffers (``+=`` if accumulate).
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
+def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
+    """``out (n×m) = op(A) (n×k) · op(B) (k×m)`` on flat row-major buffers.
 
     ``A`` starts at ``a[oa]`` and is stored ``n × k``, or ``k × n`` with ``op(A) = Aᵀ`` when
-    ``ta``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb``); ``out`` starts at
-    ``out[oo]``. Small products (at most ``_LOOP_MAX_MNK`` multiply–adds) are plain loops on
-    the flat buffers, inlined into the caller, with no array views (a view costs reference
-    counting, which dominates for ``d ≤ 4``); larger ones call BLAS on views. Square
-    products of size 2 and 4 run loops with compile-time trip counts and strides,
-    which LLVM unrolls completely (about 3× the generic loop at these sizes); the step
-    kernels call this, :func:`_gemm_generic` serves the rarer Hessian–vector products.
+    ``ta != 0``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb != 0``); ``out`` starts at
+    ``out[oo]``. ``ta`` and ``tb`` must not both be set (no caller needs ``AᵀBᵀ``; the fixed
+    and mid-size paths assume it). Small products (at most ``_LOOP_MAX_MNK`` multiply–adds)
+    are plain loops on the flat buffers with no array views (a view costs reference
+    counting, which dominates for ``d ≤ 4``); larger ones call BLAS. Square products of
+    size 2 and 4 run :func:`_gemm_fixed`: compile-time trip counts and strides, which LLVM
+    unrolls completely (about 3× the generic loop at these sizes). Used by the step
+    kernels; :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the Hessian–vector
+    products.
+
+    Compile time: every argument is a runtime int, so numba compiles one ``_gemm``; the
+    flag combinations (NN, NT, TN) are literal calls of the helpers, one small copy each
+    with constant strides. ``forceinline`` makes LLVM inline it into the caller, where the
+    callers' constant flags remove the other branches.
     """
-    if n == k and k == m:
-        if n == 4:
-            _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, 4, accumulate)
-            return
-        if n == 2:
-            _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, 2, accumulate)
-            return
-    _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+    if n == k and k == m and (n == 4 or n == 2):
+        if ta != 0:
+            if n == 4:
+                _gemm_fixed(a, oa, True, b, ob, False, out, oo, 4)
+            else:
+                _gemm_fixed(a, oa, True, b, ob, False, out, oo, 2)
+        elif tb != 0:
+            if n == 4:
+                _gemm_fixed(a, oa, False, b, ob, True, out, oo, 4)
+            else:
+                _gemm_fixed(a, oa, False, b, ob, True, out, oo, 2)
+        elif n == 4:
+            _gemm_fixed(a, oa, False, b, ob, False, out, oo, 4)
+        else:
+            _gemm_fixed(a, oa, False, b, ob, False, out, oo, 2)
+        return
+    mnk = n * k * m
+    if mnk > _LOOP_MAX_MNK:
+        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
+    elif mnk <= _INLINE_MAX_MNK:
+        _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
+    elif ta != 0:
+        _gemm_loop(a, oa, True, b, ob, False, out, oo, n, k, m)
+    elif tb != 0:
+        _gemm_loop(a, oa, False, b, ob, True, out, oo, n, k, m)
+    else:
+        _gemm_loop(a, oa, False, b, ob, False, out, oo, n, k, m)
 
 
-@njit(cache=True, inline="always")
-def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size, accumulate):
-    """:func:`_gemm` for a square ``size × size`` product, ``size`` a literal at the call
-    site: every loop bound and stride is a constant after inlining."""
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
+def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size):
+    """:func:`_gemm` for a square ``size × size`` product; ``size``, ``ta`` and ``tb`` are
+    literals at the call site (one compiled copy per combination, every loop bound and
+    stride a constant). ``ta`` and ``tb`` must not both be set."""
     sa_r = 1 if ta else size
     sa_c = size if ta else 1
     sb_r = 1 if tb else size
     sb_c = size if tb else 1
     for i in range(size):
         for j in range(size):
-            acc = out[oo + i * size + j] if accumulate else 0.0
+            acc = 0.0
             for p in range(size):
                 acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
             out[oo + i * size + j] = acc
 
 
-@njit(cache=True, inline="always")
-def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
-    """:func:`_gemm` with runtime sizes: loops when small, else BLAS."""
-    if n * k * m > _LOOP_MAX_MNK:
-        # ``+ 0`` turns literal flags/offsets of the (inlined) call site into runtime ints:
-        # numba would otherwise compile _gemm_blas once per combination of literals
-        _gemm_blas(a, oa + 0, ta + 0, b, ob + 0, tb + 0, out, oo + 0, n + 0, k + 0, m + 0,
-                   accumulate + 0)
-        return
-    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
+def _gemm_loop(a, oa, ta, b, ob, tb, out, oo, n, k, m):
+    """The loops of :func:`_gemm` for sizes without a fixed path (``n·k·m`` at most
+    ``_LOOP_MAX_MNK``): ``ta``/``tb`` literal at the call sites, one copy per combination
+    (constant strides). Not inlined: LLVM vectorises it once, with the strides known; the
+    call costs nothing next to the ``d³`` multiply–adds of these sizes."""
     sa_r = 1 if ta else k
     sa_c = n if ta else 1
     sb_r = 1 if tb else m
     sb_c = k if tb else 1
-    # i, j, p order: each entry is a dot product summed in a local (register) accumulator,
-    # so a possible overlap of ``out`` with ``a``/``b`` does not force a store per term
     for i in range(n):
         for j in range(m):
-            acc = out[oo + i * m + j] if accumulate else 0.0
+            acc = 0.0
             for p in range(k):
                 acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
             out[oo + i * m + j] = acc
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
+def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """:func:`_gemm` with runtime sizes and no fixed-size paths, ``+=`` when
+    ``accumulate != 0``: loops when small, else BLAS (the Hessian–vector products).
+
+    Runtime-int flags, one compiled copy, not inlined: its eight call sites in :func:`_hvp`
+    would otherwise each carry a vectorised loop, which every caller up to the batch
+    kernel optimises and compiles again."""
+    if n * k * m > _LOOP_MAX_MNK:
+        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+        return
+    _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+
+
+@njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
+def _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
+    """The loops of :func:`_gemm_generic` (runtime strides; inlined)."""
+    # op(A)[i, p] = a[oa + i·sa_r + p·sa_c],  op(B)[p, j] = b[ob + p·sb_r + j·sb_c]
+    sa_r = 1 if ta != 0 else k
+    sa_c = n if ta != 0 else 1
+    sb_r = 1 if tb != 0 else m
+    sb_c = k if tb != 0 else 1
+    # i, j, p order: each entry is a dot product summed in a local (register) accumulator,
+    # so a possible overlap of ``out`` with ``a``/``b`` does not force a store per term
+    for i in range(n):
+        for j in range(m):
+            acc = out[oo + i * m + j] if accumulate != 0 else 0.0
+            for p in range(k):
+                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
+            out[oo + i * m + j] = acc
+
+
+@njit(**_INNER, fastmath=_FASTMATH)
 def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_ls, d_buf, g_buf):
     """Prefix products ``P_j = W_j P_{j-1}``, residual ``D = W − W*``, ``G``; return ``ℓ``.
 
@@ -278,26 +345,15 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     """
     n_layers = widths.shape[0] - 1
     d0 = widths[0]
+    # flags and zero offsets as runtime ints: numba compiles one _gemm (a literal argument
+    # would make it compile one more copy); LLVM inlines it and folds the constants
+    no = 0 * d0
     # P_1 = W_1
-    pre[pre_off[0] : pre_off[0] + widths[1] * d0] = theta[w_off[0] : w_off[0] + widths[1] * d0]
+    _copy(theta, w_off[0], pre, pre_off[0], widths[1] * d0)
     for i in range(1, n_layers):
         # P_{i+1} = W_{i+1} P_i   (0-based layer i is W_{i+1})
-        rows = widths[i + 1]
-        cols = widths[i]
-        _gemm(
-            theta,
-            w_off[i],
-            False,
-            pre,
-            pre_off[i - 1],
-            False,
-            pre,
-            pre_off[i],
-            rows,
-            cols,
-            d0,
-            False,
-        )
+        _gemm(theta, w_off[i], no, pre, pre_off[i - 1], no, pre, pre_off[i],
+              widths[i + 1], widths[i], d0)
     dl = widths[n_layers]
     size = dl * d0
     w_end = pre_off[n_layers - 1]
@@ -307,7 +363,7 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     total = 0.0
     if has_sigma:
         # G = DΣ ;  ℓ = ℓ_ls + ½⟨G, D⟩ = ℓ_ls + ½ tr(DΣDᵀ)
-        _gemm(d_buf, 0, False, sigma, 0, False, g_buf, 0, dl, d0, d0, False)
+        _gemm(d_buf, no, no, sigma, no, no, g_buf, no, dl, d0, d0)
         for q in range(size):
             total += g_buf[q] * d_buf[q]
         return loss_ls + 0.5 * total
@@ -318,7 +374,7 @@ def _forward(theta, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, loss_
     return 0.5 * total
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(**_INNER, fastmath=_FASTMATH)
 def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a_buf):
     """Write ``θ_next = θ − η ∇ℓ(θ)`` and return ``‖∇ℓ(θ)‖_F²`` (all layers together).
 
@@ -329,6 +385,8 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
     """
     n_layers = widths.shape[0] - 1
     d0 = widths[0]
+    no = 0 * d0  # runtime flags, as in _forward
+    yes = no + 1
     dl = widths[n_layers]
     half = a_buf.shape[0] // 2
     cur = 0
@@ -347,9 +405,7 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
                 theta_next[off + q] = a_buf[cur + q]
         else:
             # ∇_{W_j} = A_j P_{j-1}ᵀ
-            _gemm(
-                a_buf, cur, False, pre, pre_off[i - 1], True, theta_next, off, rows, d0, cols, False
-            )
+            _gemm(a_buf, cur, no, pre, pre_off[i - 1], yes, theta_next, off, rows, d0, cols)
         for q in range(off, off + n):
             g = theta_next[q]
             gsq += g * g
@@ -357,12 +413,12 @@ def _backward_step(theta, theta_next, eta, widths, w_off, pre, pre_off, g_buf, a
             theta_next[q] = theta[q] - eta * g
         if i > 0:
             # A_{j-1} = W_jᵀ A_j
-            _gemm(theta, off, True, a_buf, cur, False, a_buf, nxt, cols, rows, d0, False)
+            _gemm(theta, off, yes, a_buf, cur, no, a_buf, nxt, cols, rows, d0)
             cur, nxt = nxt, cur
     return gsq
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(**_INNER, fastmath=_FASTMATH)
 def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs):
     """Hessian–vector product ``out = ∇²ℓ(θ) v`` by forward mode through the recursions.
 
@@ -378,7 +434,10 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
     n_layers = widths.shape[0] - 1
     d0 = widths[0]
     dl = widths[n_layers]
-    dpre[pre_off[0] : pre_off[0] + widths[1] * d0] = v[w_off[0] : w_off[0] + widths[1] * d0]
+    # flags and zero offsets as runtime ints (one compiled _gemm_generic, as in _forward)
+    no = 0 * d0
+    yes = no + 1
+    _copy(v, w_off[0], dpre, pre_off[0], widths[1] * d0)
     for i in range(1, n_layers):
         rows = widths[i + 1]
         cols = widths[i]
@@ -386,40 +445,40 @@ def _hvp(theta, v, out, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dp
         src = pre_off[i - 1]
         dst = pre_off[i]
         # dP_j = V_j P_{j-1} + W_j dP_{j-1}
-        _gemm_generic(v, off, False, pre, src, False, dpre, dst, rows, cols, d0, False)
-        _gemm_generic(theta, off, False, dpre, src, False, dpre, dst, rows, cols, d0, True)
+        _gemm_generic(v, off, no, pre, src, no, dpre, dst, rows, cols, d0, no)
+        _gemm_generic(theta, off, no, dpre, src, no, dpre, dst, rows, cols, d0, yes)
     a_cur = bufs[0]
     a_nxt = bufs[1]
     da_cur = bufs[2]
     da_nxt = bufs[3]
     size = dl * d0
-    a_cur[:size] = g_buf[:size]
+    _copy(g_buf, no, a_cur, no, size)
     if has_sigma:
         # dG = dW Σ
-        _gemm_generic(dpre, pre_off[n_layers - 1], False, sigma, 0, False, da_cur, 0, dl, d0, d0,
-                      False)
+        _gemm_generic(dpre, pre_off[n_layers - 1], no, sigma, no, no, da_cur, no, dl, d0, d0,
+                      no)
     else:
-        da_cur[:size] = dpre[pre_off[n_layers - 1] : pre_off[n_layers - 1] + size]
+        _copy(dpre, pre_off[n_layers - 1], da_cur, no, size)
     for i in range(n_layers - 1, -1, -1):
         rows = widths[i + 1]
         cols = widths[i]
         off = w_off[i]
         if i == 0:
-            out[off : off + rows * cols] = da_cur[: rows * cols]
+            _copy(da_cur, no, out, off, rows * cols)
         else:
             src = pre_off[i - 1]
             # d∇_{W_j} = dA_j P_{j-1}ᵀ + A_j dP_{j-1}ᵀ
-            _gemm_generic(da_cur, 0, False, pre, src, True, out, off, rows, d0, cols, False)
-            _gemm_generic(a_cur, 0, False, dpre, src, True, out, off, rows, d0, cols, True)
+            _gemm_generic(da_cur, no, no, pre, src, yes, out, off, rows, d0, cols, no)
+            _gemm_generic(a_cur, no, no, dpre, src, yes, out, off, rows, d0, cols, yes)
             # dA_{j-1} = V_jᵀ A_j + W_jᵀ dA_j ;  A_{j-1} = W_jᵀ A_j
-            _gemm_generic(v, off, True, a_cur, 0, False, da_nxt, 0, cols, rows, d0, False)
-            _gemm_generic(theta, off, True, da_cur, 0, False, da_nxt, 0, cols, rows, d0, True)
-            _gemm_generic(theta, off, True, a_cur, 0, False, a_nxt, 0, cols, rows, d0, False)
+            _gemm_generic(v, off, yes, a_cur, no, no, da_nxt, no, cols, rows, d0, no)
+            _gemm_generic(theta, off, yes, da_cur, no, no, da_nxt, no, cols, rows, d0, yes)
+            _gemm_generic(theta, off, yes, a_cur, no, no, a_nxt, no, cols, rows, d0, no)
             a_cur, a_nxt = a_nxt, a_cur
             da_cur, da_nxt = da_nxt, da_cur
 
 
-@njit(cache=True)
+@njit(**_INNER)
 def _start_vector(v):
     """A fixed, generic unit start vector for power iteration (deterministic run to run)."""
     total = 0.0
@@ -433,96 +492,87 @@ def _start_vector(v):
         v[q] *= scale
 
 
-@njit(cache=True)
-def _power_top(
-    theta, v, hv, shift, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs
-):
-    """Rayleigh quotient after ``n_iter`` power iterations on ``∇²ℓ(θ) + shift·I`` (from ``v``).
-
-    ``v`` (unit norm on entry) is left as the last iterate, a warm start for the next call.
-    """
-    mu = 0.0
-    for _ in range(n_iter):
-        _hvp(theta, v, hv, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs)
-        mu = 0.0
-        nrm = 0.0
-        for q in range(v.shape[0]):
-            hq = hv[q] + shift * v[q]
-            hv[q] = hq
-            mu += v[q] * hq
-            nrm += hq * hq
-        nrm = math.sqrt(nrm)
-        if nrm == 0.0 or not math.isfinite(nrm):
-            break
-        for q in range(v.shape[0]):
-            v[q] = hv[q] / nrm
-    return mu
-
-
-@njit(cache=True)
+@njit(**_INNER)
 def _sharpness(
     theta, v, hv, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs
 ):
     """Estimate of ``λ_max(∇²ℓ(θ))`` by power iteration with Hessian–vector products.
 
-    Power iteration finds the eigenvalue of largest modulus, ``μ``. If ``μ < 0`` the
-    Hessian's most negative eigenvalue dominates; then iterate on ``H + |μ|I``, whose
-    spectrum lies in ``[≈0, λ_max + |μ|]``, and subtract the shift. The Rayleigh quotient
-    never exceeds ``λ_max``: with few iterations this is a slight under-estimate.
+    Power iteration (``n_iter`` steps from ``v``, unit norm on entry; the Rayleigh quotient
+    ``μ`` of the last iterate) finds the eigenvalue of largest modulus. If ``μ < 0`` the
+    Hessian's most negative eigenvalue dominates; then iterate again, from the fixed start
+    vector, on ``H + |μ|I``, whose spectrum lies in ``[≈0, λ_max + |μ|]``, and subtract the
+    shift. The Rayleigh quotient never exceeds ``λ_max``: with few iterations this is a
+    slight under-estimate. ``v`` is left as the last iterate, a warm start for the next call.
     """
-    mu = _power_top(
-        theta, v, hv, 0.0, n_iter, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs
-    )
-    if mu >= 0.0:
-        return mu
-    shift = -mu
-    _start_vector(hv)
-    v[:] = hv
-    top = _power_top(
-        theta,
-        v,
-        hv,
-        shift,
-        n_iter,
-        widths,
-        w_off,
-        pre,
-        pre_off,
-        sigma,
-        has_sigma,
-        g_buf,
-        dpre,
-        bufs,
-    )
-    return top - shift
+    n = v.shape[0]
+    shift = 0.0
+    mu = 0.0
+    for phase in range(2):
+        mu = 0.0
+        for _ in range(n_iter):
+            _hvp(theta, v, hv, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf, dpre, bufs)
+            mu = 0.0
+            nrm = 0.0
+            for q in range(n):
+                hq = hv[q] + shift * v[q]
+                hv[q] = hq
+                mu += v[q] * hq
+                nrm += hq * hq
+            nrm = math.sqrt(nrm)
+            if nrm == 0.0 or not math.isfinite(nrm):
+                break
+            for q in range(n):
+                v[q] = hv[q] / nrm
+        if phase == 0:
+            if mu >= 0.0:
+                return mu
+            shift = -mu
+            _start_vector(hv)
+            for q in range(n):
+                v[q] = hv[q]
+    return mu - shift
 
 
-@njit(cache=True)
-def _balancedness(theta, widths, w_off, per_layer):
-    """``b(W⃗) = max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖`` (exact spectral norm, by ``eigvalsh``).
+@njit(**_INNER)
+def _balancedness(theta, widths, w_off, per_layer, floor):
+    """``max(floor, b(W⃗))`` with ``b(W⃗) = max_j ‖W_{j+1}ᵀW_{j+1} − W_jW_jᵀ‖`` (exact spectral
+    norm, by ``eigvalsh``; Nguegnang, Rauhut & Terstiege (2021), eq. (2.7); 0 for ``L = 1``).
 
-    Nguegnang, Rauhut & Terstiege (2021), eq. (2.7). 0 for ``L = 1``. When ``per_layer``
-    has ``L − 1`` entries, each invariant's norm ``‖D_j‖`` is written there too.
+    When ``per_layer`` has ``L − 1`` entries, each invariant's norm ``‖D_j‖`` is written
+    there. Pairs whose value is not wanted on its own are skipped when their Frobenius
+    norm (``≥ ‖M_j‖``) is at most the running maximum: they cannot raise it, so the result is
+    the exact maximum with few ``eigvalsh`` calls (the per-step balancedness promise passes
+    its running maximum as ``floor`` and an empty ``per_layer``). One function for records
+    and promise: each would compile ``eigvalsh`` and two ``np.dot`` layouts again.
     """
     n_layers = widths.shape[0] - 1
-    worst = 0.0
+    worst = floor
     for i in range(n_layers - 1):
         mid = widths[i + 1]
         w_lo = _mat(theta, w_off[i], mid, widths[i])
         w_hi = _mat(theta, w_off[i + 1], widths[i + 2], mid)
         # M = W_{j+1}ᵀW_{j+1} − W_jW_jᵀ   (mid × mid, symmetric)
         m = np.dot(w_hi.T, w_hi) - np.dot(w_lo, w_lo.T)
+        wanted = per_layer.shape[0] > i
+        if not wanted:
+            fro = 0.0
+            for p in range(mid):
+                for q in range(mid):
+                    fro += m[p, q] * m[p, q]
+            if not math.sqrt(fro) > worst:
+                continue
         lam = np.linalg.eigvalsh(m)
         # ‖M‖ = max(|λ_min|, |λ_max|) for symmetric M
         val = max(abs(lam[0]), abs(lam[mid - 1]))
-        if per_layer.shape[0] > i:
+        if wanted:
             per_layer[i] = val
         if val > worst:
             worst = val
     return worst
 
 
-@njit(cache=True, inline="always")
+@njit(**_INNER, forceinline=True)
 def _stop_code(loss, loss0, loss_target, div_factor, k, max_iter):
     """Why iteration ``k`` stops — diverged (non-finite, or ``ℓ > div_factor·ℓ₀``), target
     reached (``ℓ − loss_target ≤ 0``), budget used — in that order; −1 to go on."""
@@ -535,35 +585,7 @@ def _stop_code(loss, loss0, loss_target, div_factor, k, max_iter):
     return -1
 
 
-@njit(cache=True)
-def _balancedness_above(theta, widths, w_off, floor):
-    """``max(floor, b(W⃗))``, exact, computing few eigenvalues.
-
-    ``‖M_j‖ ≤ ‖M_j‖_F`` for ``M_j = W_{j+1}ᵀW_{j+1} − W_jW_jᵀ``: a pair whose Frobenius
-    norm is at most the running maximum cannot raise it and skips ``eigvalsh``. Used by the
-    per-step balancedness promise, so the maximum over all steps is the exact one.
-    """
-    n_layers = widths.shape[0] - 1
-    worst = floor
-    for i in range(n_layers - 1):
-        mid = widths[i + 1]
-        w_lo = _mat(theta, w_off[i], mid, widths[i])
-        w_hi = _mat(theta, w_off[i + 1], widths[i + 2], mid)
-        m = np.dot(w_hi.T, w_hi) - np.dot(w_lo, w_lo.T)
-        fro = 0.0
-        for p in range(mid):
-            for q in range(mid):
-                fro += m[p, q] * m[p, q]
-        if not math.sqrt(fro) > worst:
-            continue
-        lam = np.linalg.eigvalsh(m)
-        val = max(abs(lam[0]), abs(lam[mid - 1]))
-        if val > worst:
-            worst = val
-    return worst
-
-
-@njit(cache=True)
+@njit(**_INNER)
 def _lemma3_ratio(theta, widths, w_off, k, basis, target, logbeta, start, rtol):
     """Worst ``(|w_i[k] − λ_i^{1/L}| − slack) / (β_i^k |1 − λ_i^{1/L}|)`` over layers and
     eigen-directions, with ``w_i[k] = u_iᵀ W_j[k] u_i`` (Nar & Sastry, Lemma 3).
@@ -600,7 +622,7 @@ def _lemma3_ratio(theta, widths, w_off, k, basis, target, logbeta, start, rtol):
     return worst
 
 
-@njit(cache=True)
+@njit(**_INNER)
 def _promise_note(prom_f, prom_i, c, ratio, k, limit):
     """Fold one step's ratio into promise ``c``: worst ratio (and where), first step above
     ``limit``. A NaN ratio counts as a violation."""
@@ -611,7 +633,7 @@ def _promise_note(prom_f, prom_i, c, ratio, k, limit):
         prom_i[c, PROM_FIRST] = k
 
 
-@njit(cache=True)
+@njit(**_INNER)
 def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
     """Write a finished trajectory's summary: the final loss, ‖θ_K − θ_{K−1}‖,
     ‖θ_K − θ_{K−2}‖ from the ring of four iterates (NaN when fewer than 1 resp. 2 steps
@@ -643,7 +665,7 @@ def _finish(ring, k, loss, stop, n_rec, info_f, info_i):
     info_i[2] = n_rec
 
 
-@njit(cache=True, inline="always")
+@njit(**_INNER, forceinline=True)
 def _tail_row(tail, k, loss, gsq, theta, proj, fp_from):
     """Row ``k % TAIL`` of the tail ring: ``ℓ_k``, ``‖∇ℓ_k‖`` and, from step ``fp_from`` on,
     the fingerprint ``⟨p_f, θ_k⟩``.
@@ -663,7 +685,7 @@ def _tail_row(tail, k, loss, gsq, theta, proj, fp_from):
             tail[row, TAIL_FP + f] = acc
 
 
-@njit(cache=True)
+@njit(**_INNER)
 def _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol):
     """Promise ``ℓ_k ≤ ℓ_{k−1}`` (up to ``rtol·|ℓ_{k−1}|``) after the loss rose (or is NaN);
     ratio ``1 + increase/|ℓ_0|``. Called only when ``not ℓ_k ≤ ℓ_{k−1}``: a step that does
@@ -685,7 +707,7 @@ ORBIT_LOSS_RTOL = 1e-10
 ORBIT_MIN_RANGE = 1e-6
 
 
-@njit(cache=True)
+@njit(**_INNER)
 def _settled_orbit(tail, k, loss_target):
     """True if the last ``TAIL`` losses (steps ``k−TAIL+1..k`` in the tail ring) are above
     ``loss_target`` and repeat with some period ``2 ≤ p ≤ TAIL/2``:
@@ -721,10 +743,10 @@ def _settled_orbit(tail, k, loss_target):
     return False
 
 
-@njit(cache=True)
-def _gd_target(t, prob, ctl, inp, out):
-    """Run GD on trajectory ``t`` from ``inp.theta0[t]`` until it reaches the target loss,
-    diverges, or uses up ``ctl.max_iter`` steps.
+@njit(cache=True, nogil=True)
+def _gd_batch(prob, ctl, inp, out, first, stop):
+    """Run GD on each trajectory ``t = first..stop−1`` from ``inp.theta0[t]`` until it
+    reaches the target loss, diverges, or uses up ``ctl.max_iter`` steps.
 
     Step sizes ``η_k = min(a1, a2 / (k+1)^γ)`` (Nguegnang et al. eq. 5.2; a constant step is
     ``a2 = inf``). Iteration ``k`` evaluates ``ℓ(θ_k)`` and ``∇ℓ(θ_k)`` in one pass, then
@@ -741,170 +763,169 @@ def _gd_target(t, prob, ctl, inp, out):
     is finite); Wu et al.'s envelope (``ctl.envelope``; ``ℓ* = ctl.envelope_optimal``);
     Lemma 3 per eigen-direction (``inp.l3_on[t]``). Each with relative slack
     ``ctl.promise_rtol``.
-    """
-    widths = prob.widths
-    w_off = prob.w_off
-    pre_off = prob.pre_off
-    sigma = prob.sigma
-    has_sigma = prob.has_sigma
-    theta0 = inp.theta0[t]
-    a1 = inp.a1[t]
-    a2 = inp.a2[t]
-    gamma = inp.gamma[t]
-    rec_step = out.rec_step[t]
-    rec_vals = out.rec_vals[t]
-    rec_inv = out.rec_inv[t]
-    tail = out.tail[t]
-    prom_f = out.prom_f[t]
-    prom_i = out.prom_i[t]
-    rtol = ctl.promise_rtol
 
-    n_params = theta0.shape[0]
-    n_layers = widths.shape[0] - 1
-    d0 = widths[0]
-    dl = widths[n_layers]
-    max_rows = 0
-    for i in range(1, n_layers + 1):
-        max_rows = max(max_rows, widths[i])
-    ring = np.empty((4, n_params))
-    ring[0, :] = theta0
-    pre = np.empty(pre_off[n_layers])
-    d_buf = np.empty(dl * d0)
-    g_buf = np.empty(dl * d0)
-    a_buf = np.empty(2 * max_rows * d0)
-    n_hvp = n_params if ctl.track_sharp else 0
-    v = np.empty(n_hvp)
-    hv = np.empty(n_hvp)
-    dpre = np.empty(pre_off[n_layers] if ctl.track_sharp else 0)
-    bufs = np.empty((5, max_rows * d0 if ctl.track_sharp else 0))
-    if ctl.track_sharp:
-        _start_vector(v)
-    max_records = rec_step.shape[0]
-
-    delta_bal = inp.delta_bal[t]
-    bal_on = math.isfinite(delta_bal)
-    l3_on = inp.l3_on[t]
-    for c in range(N_PROM):
-        prom_f[c] = math.nan
-        prom_i[c, PROM_FIRST] = -1
-        prom_i[c, PROM_WORST] = -1
-    prom_f[PROM_MONOTONE] = 1.0
-    if bal_on:
-        prom_f[PROM_BALANCED] = 0.0
-    if ctl.envelope:
-        prom_f[PROM_ENVELOPE] = 0.0
-    if l3_on:
-        prom_f[PROM_LEMMA3] = 0.0
-    bal_max = 0.0
-    log_env = 0.0  # ln Π_{s<k}(1 − η_s/2)
-    env_r0 = 0.0
-
-    loss0 = 0.0
-    loss = 0.0
-    loss_prev = 0.0
-    n_rec = 0
-    k = 0
-    stop = STOP_BUDGET
-    fp_from = ctl.max_iter - TAIL + 1
-    window = ctl.orbit_window
-    win_left = window
-    orbit_before = False
-    while True:
-        cur = ring[k % 4]
-        nxt = ring[(k + 1) % 4]
-        loss = _forward(
-            cur, widths, w_off, pre, pre_off, sigma, prob.w_star, has_sigma, prob.loss_ls,
-            d_buf, g_buf,
-        )  # fmt: skip
-        if k == 0:
-            loss0 = loss
-            env_r0 = loss0 - ctl.envelope_optimal
-        eta = a1
-        if gamma == 0.0:
-            eta = min(a1, a2)
-        else:
-            # η_k = min(a1, a2 / (k+1)^γ)
-            eta = min(a1, a2 / (k + 1.0) ** gamma)
-        gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
-        _tail_row(tail, k, loss, gsq, cur, prob.proj, fp_from)
-
-        # ---- promises at θ_k (the monotone one: one compare unless the loss rose)
-        if k >= 1 and not loss <= loss_prev:
-            _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
-        finite = math.isfinite(loss)
-        if bal_on and finite:
-            b = _balancedness_above(cur, widths, w_off, bal_max)
-            if b > bal_max:
-                bal_max = b
-                _promise_note(prom_f, prom_i, PROM_BALANCED, b / delta_bal, k, 1.0 + rtol)
-        if ctl.envelope and env_r0 > 0.0:
-            # R_k / (Π_{s<k}(1 − η_s/2) R_0), in log space
-            gap = loss - ctl.envelope_optimal
-            ratio = 0.0
-            if not gap <= 0.0:
-                ratio = math.inf
-                if math.isfinite(gap):
-                    lr = math.log(gap) - math.log(env_r0) - log_env
-                    if lr < 700.0:
-                        ratio = math.exp(lr)
-            _promise_note(prom_f, prom_i, PROM_ENVELOPE, ratio, k, 1.0 + rtol)
-            fac = 1.0 - 0.5 * eta
-            log_env += math.log(fac) if fac > 0.0 else -math.inf
-        if l3_on:
-            ratio = math.inf
-            if finite:
-                ratio = _lemma3_ratio(cur, widths, w_off, k, inp.l3_basis[t], inp.l3_target[t],
-                                      inp.l3_logbeta[t], inp.l3_start[t], rtol)
-            _promise_note(prom_f, prom_i, PROM_LEMMA3, ratio, k, 1.0 + rtol)
-        loss_prev = loss
-
-        code = _stop_code(loss, loss0, ctl.loss_target, ctl.div_factor, k, ctl.max_iter)
-        if window > 0 and code < 0:
-            # orbit test (ctl.orbit_window > 0): every `window` steps; a settled orbit seen
-            # at two consecutive checks stops the run
-            win_left -= 1
-            if win_left == 0:
-                win_left = window
-                orbit_now = _settled_orbit(tail, k, ctl.loss_target)
-                if orbit_now and orbit_before:
-                    code = STOP_ORBIT
-                orbit_before = orbit_now
-        stopping = code >= 0
-        if stopping:
-            stop = code
-        if (stopping or k % ctl.record_every == 0) and n_rec < max_records:
-            rec_step[n_rec] = k
-            rec_vals[n_rec, REC_LOSS] = loss
-            rec_vals[n_rec, REC_GRAD] = math.sqrt(gsq)
-            rec_vals[n_rec, REC_BAL] = math.nan
-            rec_vals[n_rec, REC_SHARP] = math.nan
-            if finite:
-                if ctl.track_bal:
-                    rec_vals[n_rec, REC_BAL] = _balancedness(cur, widths, w_off,
-                                                             rec_inv[n_rec])
-                if ctl.track_sharp:
-                    rec_vals[n_rec, REC_SHARP] = _sharpness(
-                        cur, v, hv, ctl.sharp_iters, widths, w_off, pre, pre_off, sigma,
-                        has_sigma, g_buf, dpre, bufs,
-                    )  # fmt: skip
-            n_rec += 1
-        if stopping:
-            break
-        k += 1
-
-    out.theta_out[t, :] = ring[k % 4]
-    _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
-
-
-@njit(cache=True, nogil=True)
-def _gd_batch(prob, ctl, inp, out, first, stop):
-    """:func:`_gd_target` for trajectories ``first..stop−1``, one after another.
-
-    Releases the GIL: the engine runs several calls on disjoint ranges from Python threads,
-    so one compiled kernel (no ``prange`` twin) serves serial and parallel runs.
+    Trajectories run one after another. Releases the GIL: the engine runs several calls on
+    disjoint ranges from Python threads, so one compiled kernel (no ``prange`` twin) serves
+    serial and parallel runs. The per-trajectory body is not a function of its own: numba
+    compiles every function with all it calls linked in and optimised again, so each level
+    of calls repeats LLVM's work on everything below it (a cold start's main cost).
     """
     for t in range(first, stop):
-        _gd_target(t, prob, ctl, inp, out)
+        widths = prob.widths
+        w_off = prob.w_off
+        pre_off = prob.pre_off
+        sigma = prob.sigma
+        has_sigma = prob.has_sigma
+        theta0 = inp.theta0[t]
+        a1 = inp.a1[t]
+        a2 = inp.a2[t]
+        gamma = inp.gamma[t]
+        rec_step = out.rec_step[t]
+        rec_vals = out.rec_vals[t]
+        rec_inv = out.rec_inv[t]
+        tail = out.tail[t]
+        prom_f = out.prom_f[t]
+        prom_i = out.prom_i[t]
+        rtol = ctl.promise_rtol
+
+        n_params = theta0.shape[0]
+        n_layers = widths.shape[0] - 1
+        d0 = widths[0]
+        dl = widths[n_layers]
+        max_rows = 0
+        for i in range(1, n_layers + 1):
+            max_rows = max(max_rows, widths[i])
+        ring = np.empty((4, n_params))
+        for q in range(n_params):
+            ring[0, q] = theta0[q]
+        pre = np.empty(pre_off[n_layers])
+        d_buf = np.empty(dl * d0)
+        g_buf = np.empty(dl * d0)
+        a_buf = np.empty(2 * max_rows * d0)
+        n_hvp = n_params if ctl.track_sharp else 0
+        v = np.empty(n_hvp)
+        hv = np.empty(n_hvp)
+        dpre = np.empty(pre_off[n_layers] if ctl.track_sharp else 0)
+        bufs = np.empty((5, max_rows * d0 if ctl.track_sharp else 0))
+        if ctl.track_sharp:
+            _start_vector(v)
+        max_records = rec_step.shape[0]
+
+        delta_bal = inp.delta_bal[t]
+        bal_on = math.isfinite(delta_bal)
+        l3_on = inp.l3_on[t]
+        for c in range(N_PROM):
+            prom_f[c] = math.nan
+            prom_i[c, PROM_FIRST] = -1
+            prom_i[c, PROM_WORST] = -1
+        prom_f[PROM_MONOTONE] = 1.0
+        if bal_on:
+            prom_f[PROM_BALANCED] = 0.0
+        if ctl.envelope:
+            prom_f[PROM_ENVELOPE] = 0.0
+        if l3_on:
+            prom_f[PROM_LEMMA3] = 0.0
+        bal_max = 0.0
+        no_inv = np.empty(0)  # the promise's balancedness: no per-layer values
+        log_env = 0.0  # ln Π_{s<k}(1 − η_s/2)
+        env_r0 = 0.0
+
+        loss0 = 0.0
+        loss = 0.0
+        loss_prev = 0.0
+        n_rec = 0
+        k = 0
+        reason = STOP_BUDGET
+        fp_from = ctl.max_iter - TAIL + 1
+        window = ctl.orbit_window
+        win_left = window
+        orbit_before = False
+        while True:
+            cur = ring[k % 4]
+            nxt = ring[(k + 1) % 4]
+            loss = _forward(
+                cur, widths, w_off, pre, pre_off, sigma, prob.w_star, has_sigma, prob.loss_ls,
+                d_buf, g_buf,
+            )  # fmt: skip
+            if k == 0:
+                loss0 = loss
+                env_r0 = loss0 - ctl.envelope_optimal
+            eta = a1
+            if gamma == 0.0:
+                eta = min(a1, a2)
+            else:
+                # η_k = min(a1, a2 / (k+1)^γ)
+                eta = min(a1, a2 / (k + 1.0) ** gamma)
+            gsq = _backward_step(cur, nxt, eta, widths, w_off, pre, pre_off, g_buf, a_buf)
+            _tail_row(tail, k, loss, gsq, cur, prob.proj, fp_from)
+
+            # ---- promises at θ_k (the monotone one: one compare unless the loss rose)
+            if k >= 1 and not loss <= loss_prev:
+                _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, rtol)
+            finite = math.isfinite(loss)
+            if bal_on and finite:
+                b = _balancedness(cur, widths, w_off, no_inv, bal_max)
+                if b > bal_max:
+                    bal_max = b
+                    _promise_note(prom_f, prom_i, PROM_BALANCED + 0, b / delta_bal, k, 1.0 + rtol)
+            if ctl.envelope and env_r0 > 0.0:
+                # R_k / (Π_{s<k}(1 − η_s/2) R_0), in log space
+                gap = loss - ctl.envelope_optimal
+                ratio = 0.0
+                if not gap <= 0.0:
+                    ratio = math.inf
+                    if math.isfinite(gap):
+                        lr = math.log(gap) - math.log(env_r0) - log_env
+                        if lr < 700.0:
+                            ratio = math.exp(lr)
+                _promise_note(prom_f, prom_i, PROM_ENVELOPE + 0, ratio, k, 1.0 + rtol)
+                fac = 1.0 - 0.5 * eta
+                log_env += math.log(fac) if fac > 0.0 else -math.inf
+            if l3_on:
+                ratio = math.inf
+                if finite:
+                    ratio = _lemma3_ratio(cur, widths, w_off, k, inp.l3_basis[t], inp.l3_target[t],
+                                          inp.l3_logbeta[t], inp.l3_start[t], rtol)
+                _promise_note(prom_f, prom_i, PROM_LEMMA3 + 0, ratio, k, 1.0 + rtol)
+            loss_prev = loss
+
+            code = _stop_code(loss, loss0, ctl.loss_target, ctl.div_factor, k, ctl.max_iter)
+            if window > 0 and code < 0:
+                # orbit test (ctl.orbit_window > 0): every `window` steps; a settled orbit seen
+                # at two consecutive checks stops the run
+                win_left -= 1
+                if win_left == 0:
+                    win_left = window
+                    orbit_now = _settled_orbit(tail, k, ctl.loss_target)
+                    if orbit_now and orbit_before:
+                        code = STOP_ORBIT
+                    orbit_before = orbit_now
+            stopping = code >= 0
+            if stopping:
+                reason = code
+            if (stopping or k % ctl.record_every == 0) and n_rec < max_records:
+                rec_step[n_rec] = k
+                rec_vals[n_rec, REC_LOSS] = loss
+                rec_vals[n_rec, REC_GRAD] = math.sqrt(gsq)
+                rec_vals[n_rec, REC_BAL] = math.nan
+                rec_vals[n_rec, REC_SHARP] = math.nan
+                if finite:
+                    if ctl.track_bal:
+                        rec_vals[n_rec, REC_BAL] = _balancedness(cur, widths, w_off,
+                                                                 rec_inv[n_rec], 0.0)
+                    if ctl.track_sharp:
+                        rec_vals[n_rec, REC_SHARP] = _sharpness(
+                            cur, v, hv, ctl.sharp_iters, widths, w_off, pre, pre_off, sigma,
+                            has_sigma, g_buf, dpre, bufs,
+                        )  # fmt: skip
+                n_rec += 1
+            if stopping:
+                break
+            k += 1
+
+        for q in range(n_params):
+            out.theta_out[t, q] = ring[k % 4, q]
+        _finish(ring, k, loss, reason, n_rec, out.info_f[t], out.info_i[t])
 
 
 # ----------------------------------------------------------------------------- two-layer ReLU
@@ -924,7 +945,7 @@ RELU_REC_GRAD = 1
 N_RELU_REC_COLS = 2
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(**_INNER, fastmath=_FASTMATH)
 def _relu_loss_grad(theta, grad, m, r, n, x, y, b, c, h, dlt, res):
     """Write ``∇ℓ(θ)`` into ``grad`` and return ``ℓ(θ)`` (see the section comment above).
 
@@ -1010,88 +1031,83 @@ class ReluOutputs(NamedTuple):
     prom_i: Any
 
 
-@njit(cache=True)
-def _relu_gd(t, arg, ctl, inp, out):
-    """Full-batch GD on the two-layer ReLU loss from ``inp.theta0[t]`` with the constant
-    step ``inp.eta[t]``.
-
-    The stopping rules, records, step norms, tail ring and the monotone-loss promise are
-    those of :func:`_gd_target` (``ctl.loss_target`` is unused: the target is per
-    trajectory, ``inp.loss_target[t]``). Outputs as :class:`ReluOutputs`; ``theta_prev`` is
-    ``θ_{K−1}`` (NaN if ``K = 0``).
-    """
-    m = arg.m
-    r = arg.r
-    n = arg.n
-    theta0 = inp.theta0[t]
-    eta = inp.eta[t]
-    y = inp.y[t]
-    b = inp.b[t]
-    loss_target = inp.loss_target[t]
-    rec_step = out.rec_step[t]
-    rec_vals = out.rec_vals[t]
-    tail = out.tail[t]
-    prom_f = out.prom_f[t]
-    prom_i = out.prom_i[t]
-    n_params = theta0.shape[0]
-    ring = np.empty((4, n_params))
-    ring[0, :] = theta0
-    grad = np.empty(n_params)
-    h = np.empty(r)
-    dlt = np.empty(r)
-    res = np.empty(m)
-    max_records = rec_step.shape[0]
-    for c in range(N_PROM):
-        prom_f[c] = math.nan
-        prom_i[c, PROM_FIRST] = -1
-        prom_i[c, PROM_WORST] = -1
-    prom_f[PROM_MONOTONE] = 1.0
-    loss0 = 0.0
-    loss = 0.0
-    loss_prev = 0.0
-    n_rec = 0
-    k = 0
-    stop = STOP_BUDGET
-    while True:
-        cur = ring[k % 4]
-        nxt = ring[(k + 1) % 4]
-        loss = _relu_loss_grad(cur, grad, m, r, n, arg.x, y, b, arg.c, h, dlt, res)
-        if k == 0:
-            loss0 = loss
-        gsq = 0.0
-        for q in range(n_params):
-            g = grad[q]
-            gsq += g * g
-            # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
-            nxt[q] = cur[q] - eta * g
-        _tail_row(tail, k, loss, gsq, cur, arg.proj, ctl.max_iter - TAIL + 1)
-        if k >= 1 and not loss <= loss_prev:
-            _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
-        loss_prev = loss
-        code = _stop_code(loss, loss0, loss_target, ctl.div_factor, k, ctl.max_iter)
-        stopping = code >= 0
-        if stopping:
-            stop = code
-        if (stopping or k % ctl.record_every == 0) and n_rec < max_records:
-            rec_step[n_rec] = k
-            rec_vals[n_rec, RELU_REC_LOSS] = loss
-            rec_vals[n_rec, RELU_REC_GRAD] = math.sqrt(gsq)
-            n_rec += 1
-        if stopping:
-            break
-        k += 1
-
-    out.theta_out[t, :] = ring[k % 4]
-    if k >= 1:
-        out.theta_prev[t, :] = ring[(k - 1) % 4]
-    else:
-        out.theta_prev[t, :] = math.nan
-    _finish(ring, k, loss, stop, n_rec, out.info_f[t], out.info_i[t])
-
-
 @njit(cache=True, nogil=True)
 def _relu_batch(arg, ctl, inp, out, first, stop):
-    """:func:`_relu_gd` for trajectories ``first..stop−1`` (GIL released, as
-    :func:`_gd_batch`)."""
+    """For ``t = first..stop−1``: full-batch GD on the two-layer ReLU loss from
+    ``inp.theta0[t]`` with the constant step ``inp.eta[t]``.
+
+    The stopping rules, records, step norms, tail ring and the monotone-loss promise are
+    those of :func:`_gd_batch` (``ctl.loss_target`` is unused: the target is per
+    trajectory, ``inp.loss_target[t]``). Outputs as :class:`ReluOutputs`; ``theta_prev`` is
+    ``θ_{K−1}`` (NaN if ``K = 0``).
+
+    GIL released; one function for the loop and the run, as :func:`_gd_batch`.
+    """
     for t in range(first, stop):
-        _relu_gd(t, arg, ctl, inp, out)
+        m = arg.m
+        r = arg.r
+        n = arg.n
+        theta0 = inp.theta0[t]
+        eta = inp.eta[t]
+        y = inp.y[t]
+        b = inp.b[t]
+        loss_target = inp.loss_target[t]
+        rec_step = out.rec_step[t]
+        rec_vals = out.rec_vals[t]
+        tail = out.tail[t]
+        prom_f = out.prom_f[t]
+        prom_i = out.prom_i[t]
+        n_params = theta0.shape[0]
+        ring = np.empty((4, n_params))
+        for q in range(n_params):
+            ring[0, q] = theta0[q]
+        grad = np.empty(n_params)
+        h = np.empty(r)
+        dlt = np.empty(r)
+        res = np.empty(m)
+        max_records = rec_step.shape[0]
+        for c in range(N_PROM):
+            prom_f[c] = math.nan
+            prom_i[c, PROM_FIRST] = -1
+            prom_i[c, PROM_WORST] = -1
+        prom_f[PROM_MONOTONE] = 1.0
+        loss0 = 0.0
+        loss = 0.0
+        loss_prev = 0.0
+        n_rec = 0
+        k = 0
+        reason = STOP_BUDGET
+        while True:
+            cur = ring[k % 4]
+            nxt = ring[(k + 1) % 4]
+            loss = _relu_loss_grad(cur, grad, m, r, n, arg.x, y, b, arg.c, h, dlt, res)
+            if k == 0:
+                loss0 = loss
+            gsq = 0.0
+            for q in range(n_params):
+                g = grad[q]
+                gsq += g * g
+                # θ_{k+1} = θ_k − η ∇ℓ(θ_k)
+                nxt[q] = cur[q] - eta * g
+            _tail_row(tail, k, loss, gsq, cur, arg.proj, ctl.max_iter - TAIL + 1)
+            if k >= 1 and not loss <= loss_prev:
+                _monotone_note(prom_f, prom_i, k, loss, loss_prev, loss0, ctl.promise_rtol)
+            loss_prev = loss
+            code = _stop_code(loss, loss0, loss_target, ctl.div_factor, k, ctl.max_iter)
+            stopping = code >= 0
+            if stopping:
+                reason = code
+            if (stopping or k % ctl.record_every == 0) and n_rec < max_records:
+                rec_step[n_rec] = k
+                rec_vals[n_rec, RELU_REC_LOSS] = loss
+                rec_vals[n_rec, RELU_REC_GRAD] = math.sqrt(gsq)
+                n_rec += 1
+            if stopping:
+                break
+            k += 1
+
+        for q in range(n_params):
+            out.theta_out[t, q] = ring[k % 4, q]
+        for q in range(n_params):
+            out.theta_prev[t, q] = ring[(k - 1) % 4, q] if k >= 1 else math.nan
+        _finish(ring, k, loss, reason, n_rec, out.info_f[t], out.info_i[t])

@@ -9,7 +9,7 @@ with ``c = ½`` (Theorem 4's convention, ``loss="half-sum"``) or ``c = 1`` (the 
 paper's Figure 2, ``loss="sum"``: gradients twice Theorem 4's, so the same trajectory is run
 by half the step size in the ``half-sum`` convention).
 
-This wraps :func:`gdcert.sim.kernels._relu_gd`: it checks the inputs, converts every array
+This wraps :func:`gdcert.sim.kernels._relu_batch`: it checks the inputs, converts every array
 once to C-contiguous float64, runs ``T`` trajectories (each with its own bias, targets, init
 and step size) in parallel over numba's threads and unpacks :class:`ReluTrajectory` objects.
 The kernel does its own loops (no BLAS), so no BLAS thread cap is needed.
