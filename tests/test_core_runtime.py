@@ -190,9 +190,15 @@ def test_cli_compile_status_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> No
 
     from gdcert.cli.cache import COMPILE_MESSAGE, compile_status, install_compile_status
 
+    import gdcert.cli.cache as cache
+
     tty = _Tty()
     monkeypatch.setattr(sys, "__stderr__", tty)
+    monkeypatch.setattr(cache, "_SAID", [])
     with compile_status():
+        pass
+    assert tty.text == f"gdcert: {COMPILE_MESSAGE}\n"
+    with compile_status():  # a second kernel in the same process: no second line
         pass
     assert tty.text == f"gdcert: {COMPILE_MESSAGE}\n"
     install_compile_status()

@@ -13,12 +13,16 @@ import click
 COMPILE_MESSAGE = "compiling kernels (first run only)…"
 #: Off a terminal, the notice is printed only when compiling takes longer than this (s).
 COMPILE_NOTICE_DELAY = 1.0
+#: Non-empty once the notice was printed: one line per process, however many kernels
+#: (the float64 core, then the certificate's double-double re-run) compile in it.
+_SAID: list[bool] = []
 
 
 @contextlib.contextmanager
 def compile_status() -> Iterator[None]:
     """One line on the process's stderr while kernels compile — at once on a terminal, else
-    only once compiling has taken :data:`COMPILE_NOTICE_DELAY` seconds.
+    only once compiling has taken :data:`COMPILE_NOTICE_DELAY` seconds; at most once per
+    process.
 
     Written to ``sys.__stderr__``: the notice is about this process (a one-time
     compilation), not part of a command's output, so a redirected ``sys.stderr`` (click's
@@ -27,7 +31,8 @@ def compile_status() -> Iterator[None]:
     stream = sys.__stderr__
 
     def say() -> None:
-        if stream is not None:
+        if stream is not None and not _SAID:
+            _SAID.append(True)
             stream.write(f"gdcert: {COMPILE_MESSAGE}\n")
             stream.flush()
 
