@@ -188,9 +188,8 @@ def test_cli_compile_status_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> No
     """On a terminal the notice is printed at once (to the process's stderr)."""
     import sys
 
-    from gdcert.cli.cache import COMPILE_MESSAGE, compile_status, install_compile_status
-
     import gdcert.cli.cache as cache
+    from gdcert.cli.cache import COMPILE_MESSAGE, compile_status, install_compile_status
 
     tty = _Tty()
     monkeypatch.setattr(sys, "__stderr__", tty)
