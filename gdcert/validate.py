@@ -205,26 +205,26 @@ def check_dimension(n: int, *, what: str) -> int:
     return n
 
 
-def check_iterations(value: object, *, name: str | None = None) -> int:
-    """An iteration budget: an integer in [1, max_iterations]."""
-    name = name or label("iterations")
-    cap = limits().max_iterations
+def _check_capped(value: object, name: str, cap: int, noun: str, option: str) -> int:
+    """An integer in ``[1, cap]``; above the cap the message names the opt-in option."""
     n = check_int(value, name=name)
     if n > cap:
-        raise InputError(f"{name}: {n} iterations is above the cap of {cap}; raise it with "
-                         "gdcert --max-iterations N (or GDCERT_MAX_ITERATIONS) to opt in")
+        raise InputError(f"{name}: {n} {noun} is above the cap of {cap}; raise it with "
+                         f"gdcert --{option} N (or GDCERT_{option.upper().replace('-', '_')}) "
+                         "to opt in")
     return n
+
+
+def check_iterations(value: object, *, name: str | None = None) -> int:
+    """An iteration budget: an integer in [1, max_iterations]."""
+    return _check_capped(value, name or label("iterations"), limits().max_iterations,
+                         "iterations", "max-iterations")
 
 
 def check_seeds(value: object, *, name: str | None = None) -> int:
     """A seed count: an integer in [1, max_seeds]."""
-    name = name or label("seeds")
-    cap = limits().max_seeds
-    n = check_int(value, name=name)
-    if n > cap:
-        raise InputError(f"{name}: {n} seeds is above the cap of {cap}; raise it with "
-                         "gdcert --max-seeds N (or GDCERT_MAX_SEEDS) to opt in")
-    return n
+    return _check_capped(value, name or label("seeds"), limits().max_seeds, "seeds",
+                         "max-seeds")
 
 
 def weights_bytes(widths: Sequence[int], *, copies: int = 8) -> float:

@@ -101,10 +101,13 @@ def prefix_doubledouble(problem: Problem, init_weights: Sequence[np.ndarray], et
     cross-check, not a proof: the double-double run has rounding errors of its own (about
     2⁵¹ times smaller per operation, amplified along the run like the float64 ones).
     """
-    state = _dd_state(problem, init_weights, eta)
-    return max((_dd_distance(w, state.advance(k)) for k, w in sorted(checkpoints,
-                                                                    key=lambda c: c[0])),
-               default=0.0)
+    return _dd_deviation(_dd_state(problem, init_weights, eta), checkpoints)
+
+
+def _dd_deviation(state: Any, checkpoints: Sequence[tuple[int, Sequence[np.ndarray]]]) -> float:
+    """Advance ``state`` through the checkpoints (in step order); the largest deviation."""
+    return max((_dd_distance(w, state.advance(k))
+                for k, w in sorted(checkpoints, key=lambda c: c[0])), default=0.0)
 
 
 class _Shadow:
@@ -328,10 +331,7 @@ class _Run:
             dev = self.shadow.deviation()
             return dev, self.shadow.state.layers()
         state = _dd_state(problem, self.init, self.eta)
-        dev = 0.0
-        for k, w in self.checkpoints:
-            dev = max(dev, _dd_distance(w, state.advance(k)))
-        return dev, state.layers()
+        return _dd_deviation(state, self.checkpoints), state.layers()
 
 
 def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: Rigorous,
@@ -398,14 +398,6 @@ def _with_extras(res: Certificate | NotCertified,
 def _grad_small(traj: Any, scale: float) -> bool:
     g = traj.grad_norm
     return bool(len(g)) and float(g[-1]) <= 1e-8 * max(float(np.max(g)), scale, 1e-300)
-
-
-def _product(weights: Sequence[np.ndarray]) -> np.ndarray:
-    """``W_L ⋯ W_1``."""
-    out = weights[0]
-    for w in weights[1:]:
-        out = w @ out
-    return out
 
 
 def _shadow_pool(n_runs: int) -> Any:
@@ -498,8 +490,8 @@ def certify_steps(problem: Problem,
     def attempt(st: _Run, gap: float) -> bool:
         res = certify_iterate(problem, st.weights, st.eta, tolerance=tolerance, init=st.name,
                               k=st.k)
-        if isinstance(res, NotCertified):
-            st.failed(gap, res)
+        if isinstance(res, NotCertified):  # the gap the tail computed, where it got that far
+            st.failed(res.loss_gap if math.isfinite(res.loss_gap) else gap, res)
         if isinstance(res, NotCertified) and res.reason in ("bottleneck", "singular_sigma"):
             st.result = res
             return True
@@ -515,7 +507,7 @@ def certify_steps(problem: Problem,
             if pool is not None:
                 st.shadow = _Shadow(problem, st, pool)
             st.checkpoint()
-            attempt(st, problem.loss_of_product(_product(st.weights)) - f_star)
+            attempt(st, math.inf)
         while True:
             active = [st for st in states if st.result is None]
             if not active:

@@ -461,7 +461,8 @@ def _sub_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _sum_directed(x: np.ndarray, up: bool) -> float:
     """``Σ x`` (``x ≥ 0``) rounded outward (``n − 1`` roundings: ``1 ± γ_n``)."""
-    return float(_directed(np.array([np.sum(x)]), len(x), up)[0])
+    total = float(np.sum(x))
+    return _inflate(total, len(x)) if up else _deflate(total, len(x))
 
 
 def kappa_ball_per_term(cd: CentreData, r: float) -> tuple[float, float]:
