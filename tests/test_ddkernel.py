@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from gdcert.sim.ddkernel import DDState, dd_trajectory, fma
+from gdcert.sim.ddkernel import DDState, _term, dd_trajectory, fma
+from gdcert.sim.ddkernel import _mm as dd_mm
 
 Mat = list[list[Fraction]]
 
@@ -66,7 +67,8 @@ def _error(dd: list[tuple[np.ndarray, np.ndarray]], exact: list[Mat]) -> float:
                for i in range(h.shape[0]) for j in range(h.shape[1]))
 
 
-@pytest.mark.parametrize("widths", [(3, 3, 3, 3), (2, 4, 3), (3, 2), (2, 3, 5, 2)])
+@pytest.mark.parametrize("widths", [(3, 3, 3, 3), (2, 4, 3), (3, 2), (2, 3, 5, 2),
+                                    (9, 12, 8, 5), (4, 4, 4)])
 def test_target_form_matches_exact_gd(widths: tuple[int, ...]) -> None:
     rng = np.random.default_rng(sum(widths))
     ws = [0.6 * rng.standard_normal((widths[j + 1], widths[j])) for j in range(len(widths) - 1)]
@@ -138,3 +140,34 @@ def test_fma_gives_the_exact_rounding_error_of_a_product() -> None:
     for a, b in rng.standard_normal((200, 2)) * np.exp(rng.uniform(-30, 30, (200, 2))):
         err = _product_error(float(a), float(b))
         assert Fraction(float(a)) * Fraction(float(b)) == Fraction(a * b) + Fraction(err)
+
+
+@njit(cache=False)
+def _mm_scalar(ah, al, bh, bl, ch, cl, m, kk, n, ta):  # type: ignore[no-untyped-def]
+    for i in range(m):
+        for j in range(n):
+            h = 0.0
+            lo = 0.0
+            for k in range(kk):
+                xh, xl = (ah[k, i], al[k, i]) if ta else (ah[i, k], al[i, k])
+                h, lo = _term(h, lo, xh, xl, bh[k, j], bl[k, j])
+            s = h + lo
+            cl[i, j] = lo - (s - h)
+            ch[i, j] = s
+
+
+@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 9, 12, 13, 16, 21])
+@pytest.mark.parametrize("ta", [False, True])
+def test_vector_blocks_give_the_scalar_loops_bits(n: int, ta: bool) -> None:
+    """The 8- and 4-column vector blocks of ``_mm`` are the scalar two-sum loop, bit for bit
+    (same operations, same order), including the leftover columns."""
+    rng = np.random.default_rng(n)
+    m, kk = 6, 7
+    ah = rng.standard_normal((kk, m) if ta else (m, kk))
+    al = ah * 2.0**-60 * rng.standard_normal(ah.shape)
+    bh = rng.standard_normal((kk, n)) * np.exp(rng.uniform(-5, 5, (kk, n)))
+    bl = bh * 2.0**-60 * rng.standard_normal(bh.shape)
+    out = [np.full((m, n), np.nan) for _ in range(4)]
+    dd_mm(ah, al, bh, bl, out[0], out[1], m, kk, n, ta, False)
+    _mm_scalar(ah, al, bh, bl, out[2], out[3], m, kk, n, ta)
+    assert np.array_equal(out[0], out[2]) and np.array_equal(out[1], out[3])
