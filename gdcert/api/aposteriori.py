@@ -52,6 +52,8 @@ ATTEMPT_DROP = 0.5
 #: … but at most this many chunks: an attempt costs about as much as a chunk on small
 #: problems, so attempting after every chunk doubled the cost of a certificate.
 ATTEMPT_SKIP = 6
+#: The double-double worker checks for a stop about this often (seconds).
+SHADOW_PIECE_SECONDS = 0.005
 
 
 # ----------------------------------------------------------------------------- prefix
@@ -111,35 +113,92 @@ def _dd_deviation(state: Any, checkpoints: Sequence[tuple[int, Sequence[np.ndarr
 
 
 class _Shadow:
-    """The double-double re-run of one run's prefix, advanced on a worker thread.
+    """The double-double re-run of one run's prefix, on its own worker thread, running
+    ahead of the float64 simulation.
 
-    The driver posts each float64 checkpoint as it reaches it; the worker advances the
-    double-double run to that step (the kernel releases the GIL, so this overlaps the next
-    float64 chunk on another core) and records the deviation there.
+    The worker advances along the chunk grid (``0, chunk, 2·chunk, …`` up to the budget)
+    without waiting for the float64 run (the kernel releases the GIL, so both use a core),
+    in pieces of about :data:`SHADOW_PIECE_SECONDS` so that :meth:`stop` is honoured
+    promptly. A grid iterate is kept until the float64 checkpoint of the same step arrives
+    (or the other way round); then their distance is recorded and the pair dropped, so
+    memory stays at a few iterates. :meth:`result` waits for the worker to reach the final
+    step. A checkpoint off the grid (a run that ended between chunk ends) cannot be
+    matched: :meth:`result` then returns ``None`` and the caller re-runs serially.
     """
 
-    def __init__(self, problem: Problem, run: _Run, pool: Any) -> None:
+    def __init__(self, problem: Problem, run: _Run, pool: Any, *, chunk: int,
+                 last: int) -> None:
+        import threading
+
         self.state = _dd_state(problem, run.init, run.eta)
-        self.pool = pool
-        self.futures: list[Any] = []
+        self.cond = threading.Condition()
+        self.chunk, self.last = chunk, last
+        self.dd: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.f64: dict[int, Sequence[np.ndarray]] = {}
+        self.dev = 0.0
+        self.latest: tuple[int, list[tuple[np.ndarray, np.ndarray]]] | None = None
+        self.reached = -1
         self.stopped = False
+        self.done = False
+        self.error: BaseException | None = None
+        self.future = pool.submit(self._work)
+
+    def _match(self, k: int) -> None:
+        """Both iterates of step ``k`` are in: record their distance (lock held)."""
+        layers = self.dd.pop(k)
+        self.dev = max(self.dev, _dd_distance(self.f64.pop(k), layers))
+        if self.latest is None or k > self.latest[0]:
+            self.latest = (k, layers)
+
+    def _work(self) -> None:
+        try:
+            piece, target = 16, 0
+            while True:
+                while self.state.k < target:
+                    if self.stopped:
+                        return
+                    t0 = time.perf_counter()
+                    step = min(piece, target - self.state.k)
+                    self.state.advance(self.state.k + step)
+                    spent = time.perf_counter() - t0
+                    piece = max(1, min(4 * piece, int(step * SHADOW_PIECE_SECONDS
+                                                      / max(spent, 1e-9))))
+                with self.cond:
+                    self.dd[target] = self.state.layers()
+                    self.reached = target
+                    if target in self.f64:
+                        self._match(target)
+                    self.cond.notify_all()
+                if target >= self.last or self.stopped:
+                    return
+                target = min(target + self.chunk, self.last)
+        except BaseException as exc:  # re-raised by result()
+            self.error = exc
+        finally:
+            with self.cond:
+                self.done = True
+                self.cond.notify_all()
 
     def post(self, k: int, weights: Sequence[np.ndarray]) -> None:
-        self.futures.append(self.pool.submit(self._advance, k, weights))
+        with self.cond:
+            self.f64[k] = weights
+            if k in self.dd:
+                self._match(k)
 
-    def _advance(self, k: int, weights: Sequence[np.ndarray]) -> float:
-        if self.stopped:
-            return math.nan
-        return _dd_distance(weights, self.state.advance(k))
-
-    def deviation(self) -> float:
-        """The largest deviation over the posted checkpoints (waits for the worker)."""
-        return max((float(f.result()) for f in self.futures), default=0.0)
+    def result(self, k: int) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]] | None:
+        """The largest deviation over the posted checkpoints and the double-double iterate
+        at step ``k`` (the last posted one), once the worker has got there; ``None`` if a
+        checkpoint lies off the grid."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.reached >= k or self.done)
+            if self.error is not None:
+                raise self.error
+            if self.f64 or self.latest is None or self.latest[0] != k:
+                return None
+            return self.dev, self.latest[1]
 
     def stop(self) -> None:
         self.stopped = True
-        for f in self.futures:
-            f.cancel()
 
 
 @dataclass(frozen=True)
@@ -328,8 +387,10 @@ class _Run:
         """The largest float64 − double-double deviation over the checkpoints, and the
         double-double iterate at step ``k``."""
         if self.shadow is not None:
-            dev = self.shadow.deviation()
-            return dev, self.shadow.state.layers()
+            got = self.shadow.result(self.k)
+            self.shadow.stop()
+            if got is not None:
+                return got
         state = _dd_state(problem, self.init, self.eta)
         return _dd_deviation(state, self.checkpoints), state.layers()
 
@@ -401,8 +462,9 @@ def _grad_small(traj: Any, scale: float) -> bool:
 
 
 def _shadow_pool(n_runs: int) -> Any:
-    """A one-thread pool for the double-double re-runs when a core is left over (fewer runs
-    than usable cores), else ``None``: then each prefix is re-run once its tail is proved."""
+    """A pool with a thread per run for the double-double re-runs when cores are left over
+    (fewer runs than usable cores), else ``None``: then each prefix is re-run once its tail
+    is proved."""
     import os
 
     try:
@@ -413,7 +475,7 @@ def _shadow_pool(n_runs: int) -> Any:
         return None
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gdcert-dd")
+    return ThreadPoolExecutor(max_workers=n_runs, thread_name_prefix="gdcert-dd")
 
 
 def _advance(st: _Run, tr: Any, f_star: float) -> bool:
@@ -505,7 +567,7 @@ def certify_steps(problem: Problem,
     try:
         for st in states:
             if pool is not None:
-                st.shadow = _Shadow(problem, st, pool)
+                st.shadow = _Shadow(problem, st, pool, chunk=chunk, last=max_iter)
             st.checkpoint()
             attempt(st, math.inf)
         while True:
