@@ -253,32 +253,52 @@ def _offsets(widths: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     ``w_off[i]`` is where layer ``i+1`` starts (``w_off[L]`` = number of parameters);
     ``pre_off[i]`` is where ``P_{i+1}`` starts (``pre_off[L]`` = buffer size).
     """
-    depth = len(widths) - 1
-    w_off = np.zeros(depth + 1, dtype=np.int64)
-    pre_off = np.zeros(depth + 1, dtype=np.int64)
-    for i in range(depth):
-        w_off[i + 1] = w_off[i] + widths[i + 1] * widths[i]
-        pre_off[i + 1] = pre_off[i] + widths[i + 1] * widths[0]
+    w = np.asarray(widths, dtype=np.int64)
+    w_off = np.zeros(w.size, dtype=np.int64)
+    pre_off = np.zeros(w.size, dtype=np.int64)
+    np.cumsum(w[1:] * w[:-1], out=w_off[1:])
+    np.cumsum(w[1:] * w[0], out=pre_off[1:])
     return w_off, pre_off
 
 
 def _pack(widths: tuple[int, ...], weights: Sequence[Any], which: int) -> np.ndarray:
-    """Flatten ``W_1..W_L`` (row-major) into one vector, checking shapes and finiteness."""
+    """Flatten ``W_1..W_L`` (row-major) into one vector, checking shapes and finiteness.
+
+    One ``isfinite`` over the whole vector (per-layer checks cost ~6 µs a layer, 60 ms at
+    L = 10 000); a failing layer is then found and reported by :func:`_as_matrix`."""
     depth = len(widths) - 1
     if len(weights) != depth:
         raise ValueError(f"init {which} must have L = {depth} layers, got {len(weights)}")
-    parts = [
-        _as_matrix(f"init {which} layer {j + 1}", w, (widths[j + 1], widths[j])).ravel()
-        for j, w in enumerate(weights)
-    ]
-    return np.concatenate(parts)
+    if min(widths) == max(widths):  # equal widths: one stacked copy at C speed
+        try:
+            stack = np.array(weights, dtype=np.float64)
+        except (ValueError, TypeError):  # ragged: the loop below names the layer
+            stack = None
+        if stack is not None and stack.shape == (depth, widths[0], widths[0]):
+            theta = stack.reshape(-1)
+            if np.all(np.isfinite(theta)):
+                return theta
+    parts = []
+    for j, w in enumerate(weights):
+        arr = np.asarray(w, dtype=np.float64)
+        if arr.shape != (widths[j + 1], widths[j]):
+            _as_matrix(f"init {which} layer {j + 1}", w, (widths[j + 1], widths[j]))
+        parts.append(arr.reshape(-1))
+    theta = np.concatenate(parts)
+    if not np.all(np.isfinite(theta)):
+        for j, w in enumerate(weights):
+            _as_matrix(f"init {which} layer {j + 1}", w, (widths[j + 1], widths[j]))
+    return theta
 
 
 def _unpack(widths: tuple[int, ...], theta: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Inverse of :func:`_pack` (copies)."""
+    """Inverse of :func:`_pack`: views of one private copy of ``theta``."""
     w_off, _ = _offsets(widths)
+    buf = np.array(theta, dtype=np.float64)
+    if min(widths) == max(widths):  # equal widths: the views of one (L, d, d) array
+        return tuple(buf.reshape(len(widths) - 1, widths[0], widths[0]))
     return tuple(
-        theta[w_off[i] : w_off[i + 1]].reshape(widths[i + 1], widths[i]).copy()
+        buf[w_off[i] : w_off[i + 1]].reshape(widths[i + 1], widths[i])
         for i in range(len(widths) - 1)
     )
 
