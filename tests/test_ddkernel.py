@@ -156,13 +156,14 @@ def _mm_scalar(ah, al, bh, bl, ch, cl, m, kk, n, ta):  # type: ignore[no-untyped
             ch[i, j] = s
 
 
-@pytest.mark.parametrize("n", [1, 3, 4, 5, 8, 9, 12, 13, 16, 21])
+@pytest.mark.parametrize(("m", "kk", "n"), [(6, 7, n) for n in (1, 3, 4, 5, 8, 9, 12, 13, 16, 21)]
+                         + [(4, 4, 4), (4, 4, 5), (3, 4, 4)])
 @pytest.mark.parametrize("ta", [False, True])
-def test_vector_blocks_give_the_scalar_loops_bits(n: int, ta: bool) -> None:
-    """The 8- and 4-column vector blocks of ``_mm`` are the scalar two-sum loop, bit for bit
-    (same operations, same order), including the leftover columns."""
+def test_vector_blocks_give_the_scalar_loops_bits(m: int, kk: int, n: int, ta: bool) -> None:
+    """The 8- and 4-column vector blocks and the unrolled 4×4 product of ``_mm`` are the
+    scalar two-sum loop, bit for bit (same operations, same order), including the leftover
+    columns."""
     rng = np.random.default_rng(n)
-    m, kk = 6, 7
     ah = rng.standard_normal((kk, m) if ta else (m, kk))
     al = ah * 2.0**-60 * rng.standard_normal(ah.shape)
     bh = rng.standard_normal((kk, n)) * np.exp(rng.uniform(-5, 5, (kk, n)))

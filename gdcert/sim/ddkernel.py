@@ -137,6 +137,70 @@ def _block_codegen(width: int):  # type: ignore[no-untyped-def]
     return codegen
 
 
+def _mm4_codegen():  # type: ignore[no-untyped-def]
+    """LLVM IR for a whole 4×4 double-double product ``C ← op(A) B``: :func:`_block_codegen`
+    with every loop unrolled at code generation (rows and ``k`` constant), B's rows loaded
+    once for all four rows of C, the accumulators SSA values. The four rows' sums are
+    independent chains the CPU overlaps; the operations per entry are :func:`_term`'s, in
+    its order (same bits)."""
+    from llvmlite import ir
+    from numba.core import cgutils
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ahv, alv, tav, bhv, blv, chv, clv = args
+        tys = signature.args
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(ir.DoubleType(), 4)
+        vfma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v4f64")
+
+        def item(aty, aval, r, c):  # type: ignore[no-untyped-def]
+            ary = context.make_array(aty)(context, builder, aval)
+            return cgutils.get_item_pointer2(context, builder, ary.data,
+                                             cgutils.unpack_tuple(builder, ary.shape),
+                                             cgutils.unpack_tuple(builder, ary.strides),
+                                             aty.layout, [ir.Constant(i64, r),
+                                                          ir.Constant(i64, c)])
+
+        def row(aty, aval, r):  # type: ignore[no-untyped-def]
+            return builder.bitcast(item(aty, aval, r, 0), vec.as_pointer())
+
+        def splat(x):  # type: ignore[no-untyped-def]
+            v = ir.Constant(vec, ir.Undefined)
+            for q in range(4):
+                v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), q))
+            return v
+
+        yhs = [builder.load(row(tys[3], bhv, k), align=8) for k in range(4)]
+        yls = [builder.load(row(tys[4], blv, k), align=8) for k in range(4)]
+        transposed = builder.icmp_unsigned("!=", tav, ir.Constant(tav.type, 0))
+        out = []
+        for i in range(4):
+            h = lo = ir.Constant(vec, [0.0] * 4)
+            for k in range(4):
+                ah = builder.select(transposed, builder.load(item(tys[0], ahv, k, i)),
+                                    builder.load(item(tys[0], ahv, i, k)))
+                al = builder.select(transposed, builder.load(item(tys[1], alv, k, i)),
+                                    builder.load(item(tys[1], alv, i, k)))
+                xh, xl, yh, yl = splat(ah), splat(al), yhs[k], yls[k]
+                p = builder.fmul(xh, yh)
+                e = builder.fadd(builder.call(vfma, [xh, yh, builder.fneg(p)]),
+                                 builder.call(vfma, [xl, yh, builder.fmul(xh, yl)]))
+                s = builder.fadd(h, p)
+                bb = builder.fsub(s, h)
+                err = builder.fadd(builder.fsub(h, builder.fsub(s, bb)), builder.fsub(p, bb))
+                lo = builder.fadd(lo, builder.fadd(err, e))
+                h = s
+            out.append((h, lo))
+        for i, (h, lo) in enumerate(out):  # stores last: C may be one of the inputs' rows
+            s = builder.fadd(h, lo)
+            builder.store(builder.fsub(lo, builder.fsub(s, h)), row(tys[6], clv, i), align=8)
+            builder.store(s, row(tys[5], chv, i), align=8)
+        return context.get_dummy_value()
+
+    return codegen
+
+
 if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # pragma: no cover
     def _block_py(ah, al, ta, i, bh, bl, j, kk, ch, cl, width):  # type: ignore[no-untyped-def]
         for c in range(j, j + width):
@@ -153,6 +217,13 @@ if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # pragma: no cover
 
     def _block8(ah, al, ta, i, bh, bl, j, kk, ch, cl):  # type: ignore[no-untyped-def]
         _block_py(ah, al, ta, i, bh, bl, j, kk, ch, cl, 8)
+
+    def _mm4x4(ah, al, ta, bh, bl, ch, cl):  # type: ignore[no-untyped-def]
+        hs, ls = np.zeros((4, 4)), np.zeros((4, 4))
+        for i in range(4):
+            _block_py(ah, al, ta, i, bh, bl, 0, 4, hs, ls, 4)
+        ch[:4, :4] = hs
+        cl[:4, :4] = ls
 else:
     @intrinsic
     def _block4(typingctx, ah, al, ta, i, bh, bl, j, kk, ch, cl):  # type: ignore[no-untyped-def]
@@ -163,6 +234,11 @@ else:
     def _block8(typingctx, ah, al, ta, i, bh, bl, j, kk, ch, cl):  # type: ignore[no-untyped-def]
         """``C[i, j:j+8]`` (see :func:`_block_codegen`); ``ta`` an integer flag."""
         return types.void(ah, al, ta, i, bh, bl, j, kk, ch, cl), _block_codegen(8)
+
+    @intrinsic
+    def _mm4x4(typingctx, ah, al, ta, bh, bl, ch, cl):  # type: ignore[no-untyped-def]
+        """A whole 4×4 product (see :func:`_mm4_codegen`); ``ta`` an integer flag."""
+        return types.void(ah, al, ta, bh, bl, ch, cl), _mm4_codegen()
 
 
 @njit(cache=True, forceinline=True)
@@ -206,6 +282,9 @@ def _mm(ah, al, bh, bl, ch, cl, m, kk, n, ta, reverse):  # type: ignore[no-untyp
     entry at a time; both give the same bits.
     """
     flag = 1 if ta else 0
+    if m == 4 and kk == 4 and n == 4 and not reverse:
+        _mm4x4(ah, al, flag, bh, bl, ch, cl)
+        return
     n8 = 0 if reverse else n - n % 8
     n4 = 0 if reverse else n - n % 4
     for i in range(m):
