@@ -472,3 +472,25 @@ def test_attempt_schedule_follows_the_loss_gap() -> None:
     assert [run.due(0.9, last=False) for _ in range(ap.ATTEMPT_SKIP)] == (
         [False] * (ap.ATTEMPT_SKIP - 1) + [True])
     assert run.due(0.9, last=True)
+
+
+def test_centre_data_reused_only_for_the_same_problem_and_bits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ε-ball re-check at the same iterate reuses the centre's data; other weights or
+    another problem object recompute it, and the certificates are unchanged."""
+    prob = Problem.from_target(np.diag([2.0, 1.0]), depth=2)
+    ws = [np.diag([1.4, 1.0]), np.diag([1.41, 0.999])]
+    calls: list[int] = []
+    real = ap.centre_data
+    monkeypatch.setattr(ap, "centre_data", lambda p, w, **kw: calls.append(1) or real(p, w, **kw))
+    monkeypatch.setattr(ap, "_LAST_CENTRE", None)
+    first = ap.certify_iterate(prob, ws, 0.1)
+    again = ap.certify_iterate(prob, [w.copy() for w in ws], 0.1, epsilon=1e-9)
+    assert len(calls) == 1
+    assert isinstance(first, ap.Certificate) and isinstance(again, ap.Certificate)
+    fresh = real(prob, ws)
+    assert again.mu == ap.local_constants(fresh, again.r).mu
+    moved = [ws[0], ws[1] + np.diag([2.0**-40, 0.0])]
+    ap.certify_iterate(prob, moved, 0.1)
+    ap.certify_iterate(Problem.from_target(np.diag([2.0, 1.0]), depth=2), moved, 0.1)
+    assert len(calls) == 3

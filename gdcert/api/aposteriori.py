@@ -357,6 +357,8 @@ class _Run:
     shadow: _Shadow | None = None
     wait_gap: float = math.inf
     skipped: int = 0
+    max_skip: int = ATTEMPT_SKIP
+    blind: int = 0
 
     def failed(self, gap: float, res: NotCertified) -> None:
         """After a failed attempt at loss gap ``gap``: when to try again.
@@ -364,15 +366,25 @@ class _Run:
         The tail needs ``travel(r) ≤ r`` and the travel bound scales like ``√F₀``; with
         ``travel/r = ρ`` at best now, success needs the gap to fall about ``ρ²``-fold. The
         next attempt waits for a fall of ``ρ²/4`` (at least :data:`ATTEMPT_DROP`), but
-        never more than :data:`ATTEMPT_SKIP` chunks."""
+        never more than :data:`ATTEMPT_SKIP` chunks. When no radius gave a finite travel
+        bound (no PL constant on any ball yet, or ``ηβ ≥ 2``), the gap predicts nothing:
+        the ``n``-th such miss in a row waits ``2ⁿ`` chunks (at most :data:`ATTEMPT_SKIP`)
+        — an early phase of 14 such misses, one per chunk, was a fifth of a certificate's
+        time at d = 4."""
         rho = float(res.extras.get("travel_over_r", math.inf))
-        drop = ATTEMPT_DROP if not math.isfinite(rho) else min(ATTEMPT_DROP, 4.0 / rho**2)
-        self.wait_gap = drop * gap
+        if math.isfinite(rho):
+            self.blind = 0
+            self.max_skip = ATTEMPT_SKIP
+            self.wait_gap = min(ATTEMPT_DROP, 4.0 / rho**2) * gap
+        else:
+            self.blind += 1
+            self.max_skip = min(ATTEMPT_SKIP, 2**self.blind)
+            self.wait_gap = 0.0
 
     def due(self, gap: float, *, last: bool) -> bool:
         """Try the tail now? (See :meth:`failed`; also at the budget's last chunk. The rule
         depends on the trajectory only, so ``k`` is reproducible.)"""
-        if last or gap <= self.wait_gap or self.skipped + 1 >= ATTEMPT_SKIP:
+        if last or gap <= self.wait_gap or self.skipped + 1 >= self.max_skip:
             self.skipped = 0
             return True
         self.skipped += 1
@@ -426,7 +438,7 @@ def _prefix_level(problem: Problem, run: _Run, tail: Certificate, *, rigorous: R
     eps = max(2.0 * dev, 4 * 2.0**-52 * scale)
     res = certify_iterate(problem, run.weights, run.eta, epsilon=eps, tolerance=tolerance,
                           init=run.name, k=run.k, level="proved_from_step_k",
-                          prefix_deviation=dev)
+                          prefix_deviation=dev, radius_hint=tail.r)
     if isinstance(res, Certificate):
         return _with_extras(res, {**extras, "centre": "float64"})
     # The float64 prefix went astray (a saddle escape or catapult amplifies rounding).
