@@ -65,6 +65,58 @@ def _term(h, l, xh, xl, yh, yl):  # type: ignore[no-untyped-def]
     return s, l + (((h - (s - bb)) + (p - bb)) + e)
 
 
+class _IR:
+    """The LLVM-IR pieces both vector code generators share: element pointers of numba
+    arrays, ``<4 x double>`` splats and the double-double term of :func:`_term`."""
+
+    def __init__(self, context, builder):  # type: ignore[no-untyped-def]
+        from llvmlite import ir
+        from numba.core import cgutils
+
+        self.ir, self.cgutils = ir, cgutils
+        self.context, self.builder = context, builder
+        self.vec = ir.VectorType(ir.DoubleType(), 4)
+        self.zero = ir.Constant(self.vec, [0.0] * 4)
+        self.vfma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(self.vec, [self.vec] * 3), "llvm.fma.v4f64")
+
+    def item(self, aty, aval, r, c):  # type: ignore[no-untyped-def]
+        """Pointer to ``a[r, c]`` (``r``, ``c`` IR integers or Python ints)."""
+        ir, cg, b = self.ir, self.cgutils, self.builder
+        r, c = (ir.Constant(ir.IntType(64), x) if isinstance(x, int) else x for x in (r, c))
+        ary = self.context.make_array(aty)(self.context, b, aval)
+        return cg.get_item_pointer2(self.context, b, ary.data, cg.unpack_tuple(b, ary.shape),
+                                    cg.unpack_tuple(b, ary.strides), aty.layout, [r, c])
+
+    def vptr(self, aty, aval, r, c):  # type: ignore[no-untyped-def]
+        """``a[r, c:c+4]`` as a ``<4 x double>*``."""
+        return self.builder.bitcast(self.item(aty, aval, r, c), self.vec.as_pointer())
+
+    def splat(self, x):  # type: ignore[no-untyped-def]
+        v = self.ir.Constant(self.vec, self.ir.Undefined)
+        for q in range(4):
+            v = self.builder.insert_element(v, x, self.ir.Constant(self.ir.IntType(32), q))
+        return v
+
+    def term(self, h, lo, xh, xl, yh, yl):  # type: ignore[no-untyped-def]
+        """:func:`_term` on four lanes: ``(h, lo) += (xh + xl)(yh + yl)``, same order."""
+        b = self.builder
+        p = b.fmul(xh, yh)
+        e = b.fadd(b.call(self.vfma, [xh, yh, b.fneg(p)]),
+                   b.call(self.vfma, [xl, yh, b.fmul(xh, yl)]))
+        s = b.fadd(h, p)
+        bb = b.fsub(s, h)
+        err = b.fadd(b.fsub(h, b.fsub(s, bb)), b.fsub(p, bb))
+        return s, b.fadd(lo, b.fadd(err, e))
+
+    def store(self, h, lo, hptr, lptr):  # type: ignore[no-untyped-def]
+        """Renormalise ``(h, lo)`` (as :func:`_mm` does) and store both parts."""
+        b = self.builder
+        s = b.fadd(h, lo)
+        b.store(b.fsub(lo, b.fsub(s, h)), lptr, align=8)
+        b.store(s, hptr, align=8)
+
+
 def _block_codegen(width: int):  # type: ignore[no-untyped-def]
     """LLVM IR for ``C[i, j:j+width] ← Σ_k op(A)[i, k] B[k, j:j+width]`` in double-double
     (``width`` = 4 or 8 columns, one or two ``<4 x double>`` accumulator pairs).
@@ -74,64 +126,31 @@ def _block_codegen(width: int):  # type: ignore[no-untyped-def]
     result is bit-for-bit the scalar loop's. numba leaves the SLP vectoriser off and its
     loop vectoriser keeps the accumulators in memory, which made the scalar double-double
     products latency-bound (≈ 2 ns per term at d = 4, against ≈ 1.2 ns here)."""
-    from llvmlite import ir
-    from numba.core import cgutils
-
     nv = width // 4
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
         ahv, alv, tav, iv, bhv, blv, jv, kkv, chv, clv = args
         tys = signature.args
-        vec = ir.VectorType(ir.DoubleType(), 4)
-        vfma = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v4f64")
-
-        def item(aty, aval, r, c):  # type: ignore[no-untyped-def]
-            ary = context.make_array(aty)(context, builder, aval)
-            return cgutils.get_item_pointer2(context, builder, ary.data,
-                                             cgutils.unpack_tuple(builder, ary.shape),
-                                             cgutils.unpack_tuple(builder, ary.strides),
-                                             aty.layout, [r, c])
-
-        def vptr(aty, aval, r, q):  # type: ignore[no-untyped-def]
-            c = builder.add(jv, ir.Constant(jv.type, 4 * q))
-            return builder.bitcast(item(aty, aval, r, c), vec.as_pointer())
-
-        def splat(x):  # type: ignore[no-untyped-def]
-            v = ir.Constant(vec, ir.Undefined)
-            for q in range(4):
-                v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), q))
-            return v
-
-        zero = ir.Constant(vec, [0.0] * 4)
-        hs = [cgutils.alloca_once_value(builder, zero) for _ in range(nv)]
-        ls = [cgutils.alloca_once_value(builder, zero) for _ in range(nv)]
-        transposed = builder.icmp_unsigned("!=", tav, ir.Constant(tav.type, 0))
-        with cgutils.for_range(builder, kkv) as loop:
+        g = _IR(context, builder)
+        cols = [builder.add(jv, g.ir.Constant(jv.type, 4 * q)) for q in range(nv)]
+        hs = [g.cgutils.alloca_once_value(builder, g.zero) for _ in range(nv)]
+        ls = [g.cgutils.alloca_once_value(builder, g.zero) for _ in range(nv)]
+        transposed = builder.icmp_unsigned("!=", tav, g.ir.Constant(tav.type, 0))
+        with g.cgutils.for_range(builder, kkv) as loop:
             k = loop.index
             r = builder.select(transposed, k, iv)
             c = builder.select(transposed, iv, k)
-            xh = splat(builder.load(item(tys[0], ahv, r, c)))
-            xl = splat(builder.load(item(tys[1], alv, r, c)))
+            xh = g.splat(builder.load(g.item(tys[0], ahv, r, c)))
+            xl = g.splat(builder.load(g.item(tys[1], alv, r, c)))
             for q in range(nv):
-                yh = builder.load(vptr(tys[4], bhv, k, q), align=8)
-                yl = builder.load(vptr(tys[5], blv, k, q), align=8)
-                h = builder.load(hs[q])
-                p = builder.fmul(xh, yh)
-                e = builder.fadd(builder.call(vfma, [xh, yh, builder.fneg(p)]),
-                                 builder.call(vfma, [xl, yh, builder.fmul(xh, yl)]))
-                s = builder.fadd(h, p)
-                bb = builder.fsub(s, h)
-                err = builder.fadd(builder.fsub(h, builder.fsub(s, bb)), builder.fsub(p, bb))
-                builder.store(builder.fadd(builder.load(ls[q]), builder.fadd(err, e)), ls[q])
-                builder.store(s, hs[q])
+                yh = builder.load(g.vptr(tys[4], bhv, k, cols[q]), align=8)
+                yl = builder.load(g.vptr(tys[5], blv, k, cols[q]), align=8)
+                h, lo = g.term(builder.load(hs[q]), builder.load(ls[q]), xh, xl, yh, yl)
+                builder.store(lo, ls[q])
+                builder.store(h, hs[q])
         for q in range(nv):
-            h = builder.load(hs[q])
-            lo = builder.load(ls[q])
-            s = builder.fadd(h, lo)
-            builder.store(builder.fsub(lo, builder.fsub(s, h)), vptr(tys[9], clv, iv, q),
-                          align=8)
-            builder.store(s, vptr(tys[8], chv, iv, q), align=8)
+            g.store(builder.load(hs[q]), builder.load(ls[q]),
+                    g.vptr(tys[8], chv, iv, cols[q]), g.vptr(tys[9], clv, iv, cols[q]))
         return context.get_dummy_value()
 
     return codegen
@@ -143,59 +162,26 @@ def _mm4_codegen():  # type: ignore[no-untyped-def]
     once for all four rows of C, the accumulators SSA values. The four rows' sums are
     independent chains the CPU overlaps; the operations per entry are :func:`_term`'s, in
     its order (same bits)."""
-    from llvmlite import ir
-    from numba.core import cgutils
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
         ahv, alv, tav, bhv, blv, chv, clv = args
         tys = signature.args
-        i64 = ir.IntType(64)
-        vec = ir.VectorType(ir.DoubleType(), 4)
-        vfma = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec, vec, vec]), "llvm.fma.v4f64")
-
-        def item(aty, aval, r, c):  # type: ignore[no-untyped-def]
-            ary = context.make_array(aty)(context, builder, aval)
-            return cgutils.get_item_pointer2(context, builder, ary.data,
-                                             cgutils.unpack_tuple(builder, ary.shape),
-                                             cgutils.unpack_tuple(builder, ary.strides),
-                                             aty.layout, [ir.Constant(i64, r),
-                                                          ir.Constant(i64, c)])
-
-        def row(aty, aval, r):  # type: ignore[no-untyped-def]
-            return builder.bitcast(item(aty, aval, r, 0), vec.as_pointer())
-
-        def splat(x):  # type: ignore[no-untyped-def]
-            v = ir.Constant(vec, ir.Undefined)
-            for q in range(4):
-                v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), q))
-            return v
-
-        yhs = [builder.load(row(tys[3], bhv, k), align=8) for k in range(4)]
-        yls = [builder.load(row(tys[4], blv, k), align=8) for k in range(4)]
-        transposed = builder.icmp_unsigned("!=", tav, ir.Constant(tav.type, 0))
+        g = _IR(context, builder)
+        yhs = [builder.load(g.vptr(tys[3], bhv, k, 0), align=8) for k in range(4)]
+        yls = [builder.load(g.vptr(tys[4], blv, k, 0), align=8) for k in range(4)]
+        transposed = builder.icmp_unsigned("!=", tav, g.ir.Constant(tav.type, 0))
         out = []
         for i in range(4):
-            h = lo = ir.Constant(vec, [0.0] * 4)
+            h = lo = g.zero
             for k in range(4):
-                ah = builder.select(transposed, builder.load(item(tys[0], ahv, k, i)),
-                                    builder.load(item(tys[0], ahv, i, k)))
-                al = builder.select(transposed, builder.load(item(tys[1], alv, k, i)),
-                                    builder.load(item(tys[1], alv, i, k)))
-                xh, xl, yh, yl = splat(ah), splat(al), yhs[k], yls[k]
-                p = builder.fmul(xh, yh)
-                e = builder.fadd(builder.call(vfma, [xh, yh, builder.fneg(p)]),
-                                 builder.call(vfma, [xl, yh, builder.fmul(xh, yl)]))
-                s = builder.fadd(h, p)
-                bb = builder.fsub(s, h)
-                err = builder.fadd(builder.fsub(h, builder.fsub(s, bb)), builder.fsub(p, bb))
-                lo = builder.fadd(lo, builder.fadd(err, e))
-                h = s
+                ah = builder.select(transposed, builder.load(g.item(tys[0], ahv, k, i)),
+                                    builder.load(g.item(tys[0], ahv, i, k)))
+                al = builder.select(transposed, builder.load(g.item(tys[1], alv, k, i)),
+                                    builder.load(g.item(tys[1], alv, i, k)))
+                h, lo = g.term(h, lo, g.splat(ah), g.splat(al), yhs[k], yls[k])
             out.append((h, lo))
         for i, (h, lo) in enumerate(out):  # stores last: C may be one of the inputs' rows
-            s = builder.fadd(h, lo)
-            builder.store(builder.fsub(lo, builder.fsub(s, h)), row(tys[6], clv, i), align=8)
-            builder.store(s, row(tys[5], chv, i), align=8)
+            g.store(h, lo, g.vptr(tys[5], chv, i, 0), g.vptr(tys[6], clv, i, 0))
         return context.get_dummy_value()
 
     return codegen
