@@ -182,6 +182,9 @@ def svd_values(a: np.ndarray) -> np.ndarray:
 
 
 _THREAD_APIS: dict[str, tuple[Any, Any]] = {}
+#: The APIs once both bundled OpenBLAS libraries (numpy's and scipy's) are loaded: reading
+#: ``/proc/self/maps`` again costs ≈ 1 ms, paid on every :func:`blas_threads`.
+_ALL_APIS: list[tuple[Any, Any]] = []
 
 
 def _openblas_apis() -> list[tuple[Any, Any]]:
@@ -189,8 +192,11 @@ def _openblas_apis() -> list[tuple[Any, Any]]:
 
     numpy and scipy each bundle one (``libscipy_openblas64_`` and ``libscipy_openblas``).
     Found in ``/proc/self/maps`` and driven through ctypes: threadpoolctl is not a
-    dependency. Empty where there is no ``/proc`` or no OpenBLAS (nothing is capped).
+    dependency. Empty where there is no ``/proc`` or no OpenBLAS (nothing is capped). Once
+    two are found the list is kept (no more maps reads).
     """
+    if len(_ALL_APIS) >= 2:  # numpy's and scipy's both found: nothing more to load
+        return list(_ALL_APIS)
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as fh:
             paths = {line.split()[-1] for line in fh if "openblas" in line}
@@ -214,7 +220,10 @@ def _openblas_apis() -> list[tuple[Any, Any]]:
         except OSError:
             pass
         _THREAD_APIS[path] = api
-    return [a for p, a in _THREAD_APIS.items() if p in paths and a[0] is not None]
+    found = [a for p, a in _THREAD_APIS.items() if p in paths and a[0] is not None]
+    if len(found) >= 2:
+        _ALL_APIS[:] = found
+    return found
 
 
 @contextmanager
