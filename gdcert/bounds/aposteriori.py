@@ -275,7 +275,7 @@ class CentreData:
     e_centre: float
     a_centre: float
     loss_gap: float
-    #: per-radius work that depends on the centre only (:func:`_centre_products`)
+    #: products of the norms, for the centre and the last ball (:func:`_ball_products`)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -477,14 +477,22 @@ def _products(v: np.ndarray, up: bool) -> _Products | None:
     return _Products(*(_directed(a, depth + 1, up) for a in (pre, suf, others)))
 
 
-def _centre_products(cd: CentreData) -> _Products | None:
-    """``_products(norms, up=False)``: the same for every radius, so computed once."""
+def _ball_products(cd: CentreData, r: float) -> tuple[_Products, _Products] | None:
+    """``(_products(s, up=True), _products(norms, up=False))`` for the ball of radius ``r``
+    (``s = norms + r``), or ``None`` where either is unsafe (callers then round one operation
+    at a time). The centre's half is the same for every radius and computed once per
+    centre; the ball's half is kept for the last radius, which the κ bounds and ΔJ of
+    :func:`local_constants` both ask for."""
     memo = getattr(cd, "memo", None)
     if memo is None:  # a stand-in without the memo (tests)
-        return _products(np.asarray(cd.norms, dtype=np.float64), False)
+        memo = {}
     if "products_down" not in memo:
         memo["products_down"] = _products(np.asarray(cd.norms, dtype=np.float64), False)
-    return memo["products_down"]  # type: ignore[no-any-return]
+    if memo.get("ball_r") != r:
+        memo["ball_up"] = _products(_shifted(cd.norms, r), True)
+        memo["ball_r"] = r
+    big, small = memo["ball_up"], memo["products_down"]
+    return None if big is None or small is None else (big, small)
 
 
 def _sub_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -510,10 +518,10 @@ def kappa_ball_per_term(cd: CentreData, r: float) -> tuple[float, float]:
 
     Vectorised over the layers with outward relative margins (:func:`_products`).
     """
-    s = _shifted(cd.norms, r)
-    big, small = _products(s, True), _centre_products(cd)
-    if big is None or small is None:
+    both = _ball_products(cd, r)
+    if both is None:
         return _kappa_per_term_scalar(cd, r)
+    big, small = both
     # ‖P'_l − P_l‖ ≤ Π_{j>l} s_j − Π_{j>l} ‖W^c_j‖, ‖Q'_l − Q_l‖ likewise (rounded up)
     dp = _sub_up(big.suf, small.suf)
     dq = _sub_up(big.pre, small.pre)
@@ -534,10 +542,10 @@ def jacobian_perturbation(cd: CentreData, r: float) -> float:
 
     Vectorised over the layers with outward relative margins (:func:`_products`).
     """
-    s = _shifted(cd.norms, r)
-    big, small = _products(s, True), _centre_products(cd)
-    if big is None or small is None:
+    both = _ball_products(cd, r)
+    if both is None:
         return _jacobian_perturbation_scalar(cd, r)
+    big, small = both
     c = _sub_up(big.others, small.others)
     return _up(math.sqrt(_sum_directed(_directed(c * c, 1, True), True)))
 
