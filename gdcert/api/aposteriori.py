@@ -56,6 +56,10 @@ ATTEMPT_DROP = 0.5
 ATTEMPT_SKIP = 6
 #: The double-double worker checks for a stop about this often (seconds).
 SHADOW_PIECE_SECONDS = 0.005
+#: … and runs at most this many chunks ahead of the last float64 checkpoint (where it is
+#: the faster of the two, e.g. d = 8, it would otherwise run to the budget, keeping an
+#: iterate per chunk).
+SHADOW_LEAD = 4
 
 
 # ----------------------------------------------------------------------------- prefix
@@ -121,11 +125,12 @@ class _Shadow:
     The worker advances along the chunk grid (``0, chunk, 2·chunk, …`` up to the budget)
     without waiting for the float64 run (the kernel releases the GIL, so both use a core),
     in pieces of about :data:`SHADOW_PIECE_SECONDS` so that :meth:`stop` is honoured
-    promptly. A grid iterate is kept until the float64 checkpoint of the same step arrives
-    (or the other way round); then their distance is recorded and the pair dropped, so
-    memory stays at a few iterates. :meth:`result` waits for the worker to reach the final
-    step. A checkpoint off the grid (a run that ended between chunk ends) cannot be
-    matched: :meth:`result` then returns ``None`` and the caller re-runs serially.
+    promptly, and at most :data:`SHADOW_LEAD` chunks ahead of it. A grid iterate is kept
+    until the float64 checkpoint of the same step arrives (or the other way round); then
+    their distance is recorded and the pair dropped, so memory stays at a few iterates.
+    :meth:`result` waits for the worker to reach the final step. A checkpoint off the grid
+    (a run that ended between chunk ends) cannot be matched: :meth:`result` then returns
+    ``None`` and the caller re-runs serially.
     """
 
     def __init__(self, problem: Problem, run: _Run, pool: Any, *, chunk: int,
@@ -140,6 +145,7 @@ class _Shadow:
         self.dev = 0.0
         self.latest: tuple[int, list[tuple[np.ndarray, np.ndarray]]] | None = None
         self.reached = -1
+        self.posted = 0
         self.stopped = False
         self.done = False
         self.error: BaseException | None = None
@@ -174,6 +180,10 @@ class _Shadow:
                 if target >= self.last or self.stopped:
                     return
                 target = min(target + self.chunk, self.last)
+                with self.cond:
+                    while not (self.stopped
+                               or target <= self.posted + SHADOW_LEAD * self.chunk):
+                        self.cond.wait()
         except BaseException as exc:  # re-raised by result()
             self.error = exc
         finally:
@@ -184,8 +194,10 @@ class _Shadow:
     def post(self, k: int, weights: Sequence[np.ndarray]) -> None:
         with self.cond:
             self.f64[k] = weights
+            self.posted = max(self.posted, k)
             if k in self.dd:
                 self._match(k)
+            self.cond.notify_all()
 
     def result(self, k: int) -> tuple[float, list[tuple[np.ndarray, np.ndarray]]] | None:
         """The largest deviation over the posted checkpoints and the double-double iterate
@@ -200,7 +212,9 @@ class _Shadow:
             return self.dev, self.latest[1]
 
     def stop(self) -> None:
-        self.stopped = True
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
 
 
 @dataclass(frozen=True)
