@@ -80,17 +80,28 @@ class _IR:
         self.vfma = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(self.vec, [self.vec] * 3), "llvm.fma.v4f64")
 
-    def item(self, aty, aval, r, c):  # type: ignore[no-untyped-def]
-        """Pointer to ``a[r, c]`` (``r``, ``c`` IR integers or Python ints)."""
+    def item(self, aty, aval, r, c, layer=None):  # type: ignore[no-untyped-def]
+        """Pointer to ``a[r, c]``, or ``a[layer, r, c]`` for a 3-D array (indices IR
+        integers or Python ints; ``layer`` ignored for a 2-D array)."""
         ir, cg, b = self.ir, self.cgutils, self.builder
-        r, c = (ir.Constant(ir.IntType(64), x) if isinstance(x, int) else x for x in (r, c))
+        idx = [r, c] if aty.ndim == 2 else [layer, r, c]
+        idx = [ir.Constant(ir.IntType(64), x) if isinstance(x, int) else x for x in idx]
         ary = self.context.make_array(aty)(self.context, b, aval)
         return cg.get_item_pointer2(self.context, b, ary.data, cg.unpack_tuple(b, ary.shape),
-                                    cg.unpack_tuple(b, ary.strides), aty.layout, [r, c])
+                                    cg.unpack_tuple(b, ary.strides), aty.layout, idx)
 
-    def vptr(self, aty, aval, r, c):  # type: ignore[no-untyped-def]
-        """``a[r, c:c+4]`` as a ``<4 x double>*``."""
-        return self.builder.bitcast(self.item(aty, aval, r, c), self.vec.as_pointer())
+    def vptr(self, aty, aval, r, c, layer=None):  # type: ignore[no-untyped-def]
+        """``a[r, c:c+4]`` (``a[layer, r, c:c+4]``) as a ``<4 x double>*``."""
+        return self.builder.bitcast(self.item(aty, aval, r, c, layer), self.vec.as_pointer())
+
+    def gather(self, aty, aval, c, layer=None):  # type: ignore[no-untyped-def]
+        """Column ``c`` of a 4-row block, ``a[0:4, c]``, as a ``<4 x double>``."""
+        b, i32 = self.builder, self.ir.IntType(32)
+        v = self.ir.Constant(self.vec, self.ir.Undefined)
+        for q in range(4):
+            x = b.load(self.item(aty, aval, q, c, layer))
+            v = b.insert_element(v, x, self.ir.Constant(i32, q))
+        return v
 
     def splat(self, x):  # type: ignore[no-untyped-def]
         v = self.ir.Constant(self.vec, self.ir.Undefined)
@@ -157,31 +168,39 @@ def _block_codegen(width: int):  # type: ignore[no-untyped-def]
 
 
 def _mm4_codegen():  # type: ignore[no-untyped-def]
-    """LLVM IR for a whole 4×4 double-double product ``C ← op(A) B``: :func:`_block_codegen`
-    with every loop unrolled at code generation (rows and ``k`` constant), B's rows loaded
-    once for all four rows of C, the accumulators SSA values. The four rows' sums are
-    independent chains the CPU overlaps; the operations per entry are :func:`_term`'s, in
-    its order (same bits)."""
+    """LLVM IR for a whole 4×4 double-double product ``C ← op(A) op(B)``:
+    :func:`_block_codegen` with every loop unrolled at code generation (rows and ``k``
+    constant), B's rows (columns, when ``tb``) loaded once for all four rows of C, the
+    accumulators SSA values. The four rows' sums are independent chains the CPU overlaps;
+    the operations per entry are :func:`_term`'s, in its order (same bits). The operands
+    are 2-D arrays, or layers ``la``, ``lb``, ``lc`` of 3-D buffers — read in place, so the
+    double-double GD step takes no array views (whose reference counting cost more than
+    the products at d = 4)."""
 
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        ahv, alv, tav, bhv, blv, chv, clv = args
+        ahv, alv, lav, tav, bhv, blv, lbv, tbv, chv, clv, lcv = args
         tys = signature.args
         g = _IR(context, builder)
-        yhs = [builder.load(g.vptr(tys[3], bhv, k, 0), align=8) for k in range(4)]
-        yls = [builder.load(g.vptr(tys[4], blv, k, 0), align=8) for k in range(4)]
-        transposed = builder.icmp_unsigned("!=", tav, g.ir.Constant(tav.type, 0))
+        zero = g.ir.Constant(tav.type, 0)
+        ta = builder.icmp_unsigned("!=", tav, zero)
+        tb = builder.icmp_unsigned("!=", tbv, zero)
+        yhs, yls = [], []
+        for k in range(4):
+            for ty, val, acc in ((tys[4], bhv, yhs), (tys[5], blv, yls)):
+                row = builder.load(g.vptr(ty, val, k, 0, lbv), align=8)
+                acc.append(builder.select(tb, g.gather(ty, val, k, lbv), row))
         out = []
         for i in range(4):
             h = lo = g.zero
             for k in range(4):
-                ah = builder.select(transposed, builder.load(g.item(tys[0], ahv, k, i)),
-                                    builder.load(g.item(tys[0], ahv, i, k)))
-                al = builder.select(transposed, builder.load(g.item(tys[1], alv, k, i)),
-                                    builder.load(g.item(tys[1], alv, i, k)))
+                ah = builder.select(ta, builder.load(g.item(tys[0], ahv, k, i, lav)),
+                                    builder.load(g.item(tys[0], ahv, i, k, lav)))
+                al = builder.select(ta, builder.load(g.item(tys[1], alv, k, i, lav)),
+                                    builder.load(g.item(tys[1], alv, i, k, lav)))
                 h, lo = g.term(h, lo, g.splat(ah), g.splat(al), yhs[k], yls[k])
             out.append((h, lo))
         for i, (h, lo) in enumerate(out):  # stores last: C may be one of the inputs' rows
-            g.store(h, lo, g.vptr(tys[5], chv, i, 0), g.vptr(tys[6], clv, i, 0))
+            g.store(h, lo, g.vptr(tys[8], chv, i, 0, lcv), g.vptr(tys[9], clv, i, 0, lcv))
         return context.get_dummy_value()
 
     return codegen
@@ -204,12 +223,18 @@ if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # pragma: no cover
     def _block8(ah, al, ta, i, bh, bl, j, kk, ch, cl):  # type: ignore[no-untyped-def]
         _block_py(ah, al, ta, i, bh, bl, j, kk, ch, cl, 8)
 
-    def _mm4x4(ah, al, ta, bh, bl, ch, cl):  # type: ignore[no-untyped-def]
+    def _mm4x4(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc):  # type: ignore[no-untyped-def]
+        def at(a, layer):  # type: ignore[no-untyped-def]
+            return a if a.ndim == 2 else a[layer]
+
+        bh, bl = at(bh, lb)[:4, :4], at(bl, lb)[:4, :4]
+        if tb:
+            bh, bl = bh.T.copy(), bl.T.copy()
         hs, ls = np.zeros((4, 4)), np.zeros((4, 4))
         for i in range(4):
-            _block_py(ah, al, ta, i, bh, bl, 0, 4, hs, ls, 4)
-        ch[:4, :4] = hs
-        cl[:4, :4] = ls
+            _block_py(at(ah, la), at(al, la), ta, i, bh, bl, 0, 4, hs, ls, 4)
+        at(ch, lc)[:4, :4] = hs
+        at(cl, lc)[:4, :4] = ls
 else:
     @intrinsic
     def _block4(typingctx, ah, al, ta, i, bh, bl, j, kk, ch, cl):  # type: ignore[no-untyped-def]
@@ -222,9 +247,10 @@ else:
         return types.void(ah, al, ta, i, bh, bl, j, kk, ch, cl), _block_codegen(8)
 
     @intrinsic
-    def _mm4x4(typingctx, ah, al, ta, bh, bl, ch, cl):  # type: ignore[no-untyped-def]
-        """A whole 4×4 product (see :func:`_mm4_codegen`); ``ta`` an integer flag."""
-        return types.void(ah, al, ta, bh, bl, ch, cl), _mm4_codegen()
+    def _mm4x4(typingctx, ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc):  # type: ignore[no-untyped-def]
+        """A whole 4×4 product (see :func:`_mm4_codegen`); ``ta``, ``tb`` integer flags,
+        ``la``, ``lb``, ``lc`` layer indices (ignored for 2-D arrays)."""
+        return (types.void(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc), _mm4_codegen())
 
 
 @njit(cache=True, forceinline=True)
@@ -269,7 +295,7 @@ def _mm(ah, al, bh, bl, ch, cl, m, kk, n, ta, reverse):  # type: ignore[no-untyp
     """
     flag = 1 if ta else 0
     if m == 4 and kk == 4 and n == 4 and not reverse:
-        _mm4x4(ah, al, flag, bh, bl, ch, cl)
+        _mm4x4(ah, al, 0, flag, bh, bl, 0, 0, ch, cl, 0)
         return
     n8 = 0 if reverse else n - n % 8
     n4 = 0 if reverse else n - n % 4
@@ -323,41 +349,68 @@ def _prod(ah, al, ta, bh, bl, tb, ch, cl, m, kk, n, th, tl, reverse):  # type: i
         _mm(ah, al, bh, bl, ch, cl, m, kk, n, ta, reverse)
 
 
-@njit(cache=True)
-def _sub_into(ah, al, bh, bl, m, n):  # type: ignore[no-untyped-def]
-    """``A ← A − B`` in double-double (accurate two-sum on both parts)."""
+@njit(cache=True, forceinline=True)
+def _prod3(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, m, kk, n, th, tl,
+           reverse):  # type: ignore[no-untyped-def]
+    """:func:`_prod` on layers ``la``, ``lb``, ``lc`` of 3-D buffers: a 4×4 product
+    straight from the buffers (:func:`_mm4x4`, no array views), any other through views."""
+    if m == 4 and kk == 4 and n == 4 and not reverse:
+        _mm4x4(ah, al, la, 1 if ta else 0, bh, bl, lb, 1 if tb else 0, ch, cl, lc)
+    else:
+        _prod(ah[la], al[la], ta, bh[lb], bl[lb], tb, ch[lc], cl[lc], m, kk, n, th, tl,
+              reverse)
+
+
+@njit(cache=True, forceinline=True)
+def _copy3(ah, al, la, ch, cl, lc, m, n):  # type: ignore[no-untyped-def]
+    """``C[lc] ← A[la]`` (the leading m×n blocks, both parts)."""
     for i in range(m):
         for j in range(n):
-            s = ah[i, j] - bh[i, j]
-            bb = s - ah[i, j]
-            e = (ah[i, j] - (s - bb)) + (-bh[i, j] - bb)
-            t = al[i, j] - bl[i, j]
-            bb2 = t - al[i, j]
-            f = (al[i, j] - (t - bb2)) + (-bl[i, j] - bb2)
+            ch[lc, i, j] = ah[la, i, j]
+            cl[lc, i, j] = al[la, i, j]
+
+
+@njit(cache=True, forceinline=True)
+def _sub_into(ah, al, la, lb, m, n):  # type: ignore[no-untyped-def]
+    """``A[la] ← A[la] − A[lb]`` in double-double (accurate two-sum on both parts)."""
+    for i in range(m):
+        for j in range(n):
+            s = ah[la, i, j] - ah[lb, i, j]
+            bb = s - ah[la, i, j]
+            e = (ah[la, i, j] - (s - bb)) + (-ah[lb, i, j] - bb)
+            t = al[la, i, j] - al[lb, i, j]
+            bb2 = t - al[la, i, j]
+            f = (al[la, i, j] - (t - bb2)) + (-al[lb, i, j] - bb2)
             e += t
             hi = s + e
             e = e - (hi - s)
             e += f
             s2 = hi + e
-            al[i, j] = e - (s2 - hi)
-            ah[i, j] = s2
+            al[la, i, j] = e - (s2 - hi)
+            ah[la, i, j] = s2
 
 
-@njit(cache=True)
-def _step_into(wh, wl, gh, gl, eta, m, n):  # type: ignore[no-untyped-def]
-    """``W ← W − η ∇`` in double-double (η a double, its products made exact by FMA)."""
+@njit(cache=True, forceinline=True)
+def _step_into(wh, wl, gh, gl, lay, eta, m, n):  # type: ignore[no-untyped-def]
+    """``W[lay] ← W[lay] − η ∇[lay]`` in double-double (η a double, its products made exact
+    by FMA)."""
     for i in range(m):
         for j in range(n):
-            p = eta * gh[i, j]
-            e = fma(eta, gh[i, j], -p) + eta * gl[i, j]
+            p = eta * gh[lay, i, j]
+            e = fma(eta, gh[lay, i, j], -p) + eta * gl[lay, i, j]
             # W − (p + e): two-sum of the hi parts, the rest in the low part
-            s = wh[i, j] - p
-            bb = s - wh[i, j]
-            err = (wh[i, j] - (s - bb)) + (-p - bb)
-            lo = err + (wl[i, j] - e)
+            s = wh[lay, i, j] - p
+            bb = s - wh[lay, i, j]
+            err = (wh[lay, i, j] - (s - bb)) + (-p - bb)
+            lo = err + (wl[lay, i, j] - e)
             hi = s + lo
-            wl[i, j] = lo - (hi - s)
-            wh[i, j] = hi
+            wl[lay, i, j] = lo - (hi - s)
+            wh[lay, i, j] = hi
+
+
+#: slots of dd_gd's scratch buffers: the product W_{L:1}, the two back-propagated
+#: matrices B, and the constants C and Σ
+_P, _B1, _B2, _C, _S = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, nogil=True)
@@ -367,6 +420,9 @@ def dd_gd(w_hi, w_lo, widths, c_hi, c_lo, s_hi, s_lo, data_form, eta, ks, out_hi
     ``widths[l+1] × widths[l]``); the iterates at the sorted steps ``ks`` go to
     ``out_hi[i], out_lo[i]``. ``C`` (target Φ, or ``YXᵀ``) and, in data form, ``Σ = XXᵀ``
     as dd pairs (``(dmax, dmax)``). The weights are updated in place.
+
+    Every matrix lives in a layer of a 3-D buffer and the products address layers by
+    index (:func:`_prod3`), so a step with 4×4 products creates no array views.
     """
     depth = w_hi.shape[0]
     dmax = w_hi.shape[1]
@@ -374,14 +430,14 @@ def dd_gd(w_hi, w_lo, widths, c_hi, c_lo, s_hi, s_lo, data_form, eta, ks, out_hi
     dl = widths[depth]
     qh = np.zeros((depth, dmax, dmax))  # Q_l = W_{l-1} ⋯ W_0 (Q_0 = I, kept implicit)
     ql = np.zeros((depth, dmax, dmax))
-    bh = np.zeros((dmax, dmax))
-    bl = np.zeros((dmax, dmax))
-    b2h = np.zeros((dmax, dmax))
-    b2l = np.zeros((dmax, dmax))
     gh = np.zeros((depth, dmax, dmax))
     gl = np.zeros((depth, dmax, dmax))
-    ph = np.zeros((dmax, dmax))
-    pl = np.zeros((dmax, dmax))
+    sh = np.zeros((5, dmax, dmax))  # slots _P, _B1, _B2, _C, _S
+    sl = np.zeros((5, dmax, dmax))
+    sh[_C] = c_hi
+    sl[_C] = c_lo
+    sh[_S] = s_hi
+    sl[_S] = s_lo
     th = np.zeros((dmax, dmax))
     tl = np.zeros((dmax, dmax))
     last = ks[ks.shape[0] - 1] if ks.shape[0] > 0 else 0
@@ -394,47 +450,35 @@ def dd_gd(w_hi, w_lo, widths, c_hi, c_lo, s_hi, s_lo, data_form, eta, ks, out_hi
         if step == last:
             break
         # prefix products Q_1 = W_0, Q_{l+1} = W_l Q_l
-        for i in range(widths[1]):
-            for j in range(d0):
-                qh[1 % depth, i, j] = w_hi[0, i, j]
-                ql[1 % depth, i, j] = w_lo[0, i, j]
+        _copy3(w_hi, w_lo, 0, qh, ql, 1 % depth, widths[1], d0)
         for lay in range(1, depth - 1):
-            _prod(w_hi[lay], w_lo[lay], False, qh[lay], ql[lay], False, qh[lay + 1],
-                  ql[lay + 1], widths[lay + 1], widths[lay], d0, th, tl, reverse)
+            _prod3(w_hi, w_lo, lay, False, qh, ql, lay, False, qh, ql, lay + 1,
+                   widths[lay + 1], widths[lay], d0, th, tl, reverse)
         # product W_{L:1} and the residual G
         if depth == 1:
-            for i in range(dl):
-                for j in range(d0):
-                    ph[i, j] = w_hi[0, i, j]
-                    pl[i, j] = w_lo[0, i, j]
+            _copy3(w_hi, w_lo, 0, sh, sl, _P, dl, d0)
         else:
-            _prod(w_hi[depth - 1], w_lo[depth - 1], False, qh[depth - 1], ql[depth - 1],
-                  False, ph, pl, dl, widths[depth - 1], d0, th, tl, reverse)
+            _prod3(w_hi, w_lo, depth - 1, False, qh, ql, depth - 1, False, sh, sl, _P,
+                   dl, widths[depth - 1], d0, th, tl, reverse)
+        b, b2 = _B1, _B2
         if data_form:
-            _prod(ph, pl, False, s_hi, s_lo, False, bh, bl, dl, d0, d0, th, tl, reverse)
+            _prod3(sh, sl, _P, False, sh, sl, _S, False, sh, sl, b, dl, d0, d0, th, tl,
+                   reverse)
         else:
-            for i in range(dl):
-                for j in range(d0):
-                    bh[i, j] = ph[i, j]
-                    bl[i, j] = pl[i, j]
-        _sub_into(bh, bl, c_hi, c_lo, dl, d0)
+            _copy3(sh, sl, _P, sh, sl, b, dl, d0)
+        _sub_into(sh, sl, b, _C, dl, d0)
         # B_{L-1} = G, ∇_l = B_l Q_lᵀ, B_{l-1} = W_lᵀ B_l
         for lay in range(depth - 1, -1, -1):
             if lay == 0:
-                for i in range(widths[1]):
-                    for j in range(d0):
-                        gh[0, i, j] = bh[i, j]
-                        gl[0, i, j] = bl[i, j]
+                _copy3(sh, sl, b, gh, gl, 0, widths[1], d0)
             else:
-                _prod(bh, bl, False, qh[lay], ql[lay], True, gh[lay], gl[lay],
-                      widths[lay + 1], d0, widths[lay], th, tl, reverse)
-                _prod(w_hi[lay], w_lo[lay], True, bh, bl, False, b2h, b2l, widths[lay],
-                      widths[lay + 1], d0, th, tl, reverse)
-                bh, b2h = b2h, bh
-                bl, b2l = b2l, bl
+                _prod3(sh, sl, b, False, qh, ql, lay, True, gh, gl, lay,
+                       widths[lay + 1], d0, widths[lay], th, tl, reverse)
+                _prod3(w_hi, w_lo, lay, True, sh, sl, b, False, sh, sl, b2, widths[lay],
+                       widths[lay + 1], d0, th, tl, reverse)
+                b, b2 = b2, b
         for lay in range(depth):
-            _step_into(w_hi[lay], w_lo[lay], gh[lay], gl[lay], eta, widths[lay + 1],
-                       widths[lay])
+            _step_into(w_hi, w_lo, gh, gl, lay, eta, widths[lay + 1], widths[lay])
 
 
 def _dd_gram(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
