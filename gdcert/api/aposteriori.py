@@ -60,6 +60,11 @@ SHADOW_PIECE_SECONDS = 0.005
 #: the faster of the two, e.g. d = 8, it would otherwise run to the budget, keeping an
 #: iterate per chunk).
 SHADOW_LEAD = 4
+#: Estimated double-double step cost (seconds) per layer and per multiply–add of a
+#: ``d_max × d_max`` product, and per layer: sizes the worker's first piece (measured
+#: 1–3 ns per d³ at d = 4–16, ≈ 0.2 µs per layer at d = 2). The estimate only has to be
+#: right within a few-fold: later pieces are sized from measured times.
+SHADOW_STEP_COST = (1.5e-9, 5e-8)
 
 
 # ----------------------------------------------------------------------------- prefix
@@ -158,9 +163,19 @@ class _Shadow:
         if self.latest is None or k > self.latest[0]:
             self.latest = (k, layers)
 
+    def _first_piece(self) -> int:
+        """Steps in about :data:`SHADOW_PIECE_SECONDS`, from the estimated cost of a step.
+        (A small first piece had the worker back for the GIL within microseconds, then wait
+        for the main thread's first tail attempt — ≈ 2 ms, a quarter of a d = 4
+        certificate.)"""
+        per_d3, per_layer = SHADOW_STEP_COST
+        depth, d = len(self.state.widths) - 1, int(max(self.state.widths))
+        cost = depth * (per_d3 * d**3 + per_layer)
+        return max(1, int(SHADOW_PIECE_SECONDS / cost))
+
     def _work(self) -> None:
         try:
-            piece, target = 16, 0
+            piece, target = self._first_piece(), 0
             while True:
                 while self.state.k < target:
                     if self.stopped:
