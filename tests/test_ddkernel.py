@@ -10,7 +10,7 @@ from numba import njit
 
 from gdcert.sim.ddkernel import DDState, _term, dd_trajectory, fma
 from gdcert.sim.ddkernel import _mm as dd_mm
-from gdcert.sim.ddkernel import _prod3
+from gdcert.sim.ddkernel import _prod as dd_prod
 
 Mat = list[list[Fraction]]
 
@@ -170,31 +170,37 @@ def test_vector_blocks_give_the_scalar_loops_bits(m: int, kk: int, n: int, ta: b
     bh = rng.standard_normal((kk, n)) * np.exp(rng.uniform(-5, 5, (kk, n)))
     bl = bh * 2.0**-60 * rng.standard_normal(bh.shape)
     out = [np.full((m, n), np.nan) for _ in range(4)]
-    dd_mm(ah, al, bh, bl, out[0], out[1], m, kk, n, ta, False)
+    got = [np.full((2, m, n), np.nan) for _ in range(2)]
+    dd_mm(ah[None], al[None], 0, bh[None], bl[None], 0, got[0], got[1], 1, m, kk, n, ta,
+          False)
+    out[0], out[1] = got[0][1], got[1][1]
     _mm_scalar(ah, al, bh, bl, out[2], out[3], m, kk, n, ta)
     assert np.array_equal(out[0], out[2]) and np.array_equal(out[1], out[3])
 
 
 @njit(cache=False)
-def _prod3_call(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc):  # type: ignore[no-untyped-def]
-    th = np.zeros((4, 4))
-    _prod3(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, 4, 4, 4, th, th.copy(), False)
+def _prod_call(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, d):  # type: ignore[no-untyped-def]
+    th = np.zeros((1, d, d))
+    dd_prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, d, d, d, th, th.copy(), False)
 
 
+@pytest.mark.parametrize("d", [2, 4, 5, 8])
 @pytest.mark.parametrize(("ta", "tb"), [(False, False), (True, False), (False, True)])
-def test_layer_addressed_4x4_product_gives_the_scalar_loops_bits(ta: bool, tb: bool) -> None:
-    """The 4×4 product dd_gd takes from layers of its 3-D buffers (no views; B read by
-    columns when transposed) is the scalar loop on the layers, bit for bit, and writes only
-    its output layer."""
-    rng = np.random.default_rng(7 + 2 * ta + tb)
-    ah = rng.standard_normal((3, 4, 4))
+def test_layer_addressed_products_give_the_scalar_loops_bits(d: int, ta: bool,
+                                                             tb: bool) -> None:
+    """The products dd_gd takes from layers of its 3-D buffers (no views: the unrolled 2×2,
+    the 4×4 block with B read by columns when transposed, the vector blocks and the
+    transposed copy) are the scalar loop on the layers, bit for bit, and write only their
+    output layer."""
+    rng = np.random.default_rng(7 + 2 * ta + tb + 10 * d)
+    ah = rng.standard_normal((3, d, d))
     al = ah * 2.0**-60 * rng.standard_normal(ah.shape)
-    bh = rng.standard_normal((3, 4, 4)) * np.exp(rng.uniform(-5, 5, (3, 4, 4)))
+    bh = rng.standard_normal((3, d, d)) * np.exp(rng.uniform(-5, 5, (3, d, d)))
     bl = bh * 2.0**-60 * rng.standard_normal(bh.shape)
-    ch, cl = np.full((3, 4, 4), np.nan), np.full((3, 4, 4), np.nan)
-    _prod3_call(ah, al, 1, ta, bh, bl, 2, tb, ch, cl, 0)
+    ch, cl = np.full((3, d, d), np.nan), np.full((3, d, d), np.nan)
+    _prod_call(ah, al, 1, ta, bh, bl, 2, tb, ch, cl, 0, d)
     b_h, b_l = (bh[2].T.copy(), bl[2].T.copy()) if tb else (bh[2], bl[2])
-    want_h, want_l = np.zeros((4, 4)), np.zeros((4, 4))
-    _mm_scalar(ah[1], al[1], b_h, b_l, want_h, want_l, 4, 4, 4, ta)
+    want_h, want_l = np.zeros((d, d)), np.zeros((d, d))
+    _mm_scalar(ah[1], al[1], b_h, b_l, want_h, want_l, d, d, d, ta)
     assert np.array_equal(ch[0], want_h) and np.array_equal(cl[0], want_l)
     assert np.isnan(ch[1:]).all() and np.isnan(cl[1:]).all()
