@@ -64,12 +64,12 @@ def _data_case(seed: int, widths: tuple[int, ...], m: int = 30):
 
 @pytest.mark.parametrize(
     "widths",
-    [(3, 5, 4, 2), (2, 2), (1, 1, 1, 1, 1, 1), (20, 20, 20, 20)],
-    ids=["nonsquare", "L1", "scalar-L5", "d20-blas"],
+    [(3, 5, 4, 2), (2, 2), (1, 1, 1, 1, 1, 1), (20, 20, 20, 20), (7, 9, 6, 11, 8)],
+    ids=["nonsquare", "L1", "scalar-L5", "d20-vec", "mid-ragged"],
 )
 def test_target_form_matches_reference(widths: tuple[int, ...]) -> None:
     prob, form, rng = _target_case(1, widths)
-    init = _init(rng, widths, {20: 0.25, 1: 1.0}.get(widths[0], 0.5))
+    init = _init(rng, widths, {20: 0.25, 1: 1.0, 7: 0.35}.get(widths[0], 0.5))
     traj = run(prob, init, Schedule.constant(0.05), max_iter=50, loss_target=-1.0)
     r = ref.gd(init, form, a1=0.05, max_iter=50, loss_target=-1.0)
     assert traj.stop == "budget" and traj.iterations == 50
@@ -78,8 +78,9 @@ def test_target_form_matches_reference(widths: tuple[int, ...]) -> None:
     assert traj.loss[-1] < 0.9 * traj.loss[0]
 
 
-@pytest.mark.parametrize("widths", [(4, 6, 3), (5, 3, 7, 2), (24, 24, 24), (1, 1, 1, 1)],
-                         ids=["L2", "L3", "d24", "scalar-L3"])
+@pytest.mark.parametrize("widths", [(4, 6, 3), (5, 3, 7, 2), (24, 24, 24), (1, 1, 1, 1),
+                                    (10, 13, 5)],
+                         ids=["L2", "L3", "d24", "scalar-L3", "mid-ragged"])
 def test_data_form_matches_reference(widths: tuple[int, ...]) -> None:
     prob, form, rng = _data_case(2, widths)
     init = _init(rng, widths, {1: 1.2, 24: 0.2}.get(widths[0], 0.6))

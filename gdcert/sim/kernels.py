@@ -29,9 +29,11 @@ Cost of one step: ``L−1`` matmuls for the prefixes, ``L−1`` for the ``A_j``,
 layer gradients (``∇_{W_1} = A_1``), plus one ``DΣ`` in data form: ``3(L−1)(+1)`` matmuls,
 each ``d³`` multiply–adds for square ``d × d`` layers.
 
-Matrix products use hand-written loops when small (below ``_LOOP_MAX_MNK`` multiply–adds,
-where BLAS call overhead dominates) and ``np.dot(a, b, out)`` (scipy's BLAS ``dgemm``)
-above, writing into preallocated buffers so a step allocates nothing.
+Matrix products use hand-written loops when tiny (at most ``_INLINE_MAX_MNK`` multiply–adds,
+and unrolled 2×2 and 4×4), register-blocked vector code up to ``_VEC_MAX_MNK``
+(:mod:`gdcert.sim.vecblock`, where BLAS call overhead dominates) and ``np.dot(a, b, out)``
+(scipy's BLAS ``dgemm``) above, writing into preallocated buffers so a step allocates
+nothing.
 """
 
 from __future__ import annotations
@@ -45,14 +47,22 @@ from gdcert.sim import _numba_env  # noqa: F401  (sets NUMBA_CACHE_DIR before nu
 import numpy as np
 from numba import njit
 
-#: Products with at most this many multiply–adds ``n·k·m`` use plain loops, larger ones BLAS.
-#: Measured on the benchmark machine (docs/performance.md): loops win up to about 10×10×10;
-#: at 12×12×12 scipy's ``dgemm`` is already about twice as fast.
+from gdcert.sim.vecblock import fblock, fblock_nt
+
+#: The Hessian–vector products (:func:`_gemm_generic`): at most this many multiply–adds
+#: ``n·k·m`` use plain loops, larger ones BLAS (loops won up to about 10×10×10; at 12×12×12
+#: scipy's ``dgemm`` was about twice as fast; docs/performance.md).
 _LOOP_MAX_MNK = 1000
 
 #: Products with at most this many multiply–adds (and no fixed-size path) run inlined loops
-#: with runtime strides; larger ones call :func:`_gemm_loop` (strides known, vectorised once).
+#: with runtime strides; larger ones register-blocked vector code or BLAS.
 _INLINE_MAX_MNK = 64
+
+#: Products with more than ``_INLINE_MAX_MNK`` and at most this many multiply–adds run
+#: register-blocked vector code (:func:`_gemm_vec`, :func:`_gemm_vec_nt`), larger ones BLAS:
+#: 0.07–0.1 ns per multiply–add at d = 8–24 (NN, TN) against 0.6–1.0 for the former loops at
+#: d = 8 and 0.09 for BLAS at d = 16; BLAS is ahead from about d = 32 (docs/performance.md).
+_VEC_MAX_MNK = 24 * 24 * 24
 
 #: LLVM may reassociate sums (vectorised dot products) and fuse multiply–adds; no
 #: assumptions about NaN/inf, so non-finite losses are still detected.
@@ -186,9 +196,12 @@ def _mat(buf, off, rows, cols):
 @njit(**_INNER, forceinline=True)
 def _copy(src, so, dst, do, n):
     """``dst[do : do + n] = src[so : so + n]`` as a loop (a slice assignment would compile
-    numba's shape-mismatch error message, string formatting included)."""
-    for q in range(n):
-        dst[do + q] = src[so + q]
+    numba's shape-mismatch error message, string formatting included). Unsigned indices:
+    see :func:`_backward_step`."""
+    su = np.uint64(so)
+    du = np.uint64(do)
+    for q in range(np.uint64(n)):
+        dst[du + q] = src[su + q]
 
 
 @njit(**_INNER, forceinline=False)
@@ -227,18 +240,18 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
     ``A`` starts at ``a[oa]`` and is stored ``n × k``, or ``k × n`` with ``op(A) = Aᵀ`` when
     ``ta != 0``; likewise ``B`` (``k × m``, or ``m × k`` when ``tb != 0``); ``out`` starts at
     ``out[oo]``. ``ta`` and ``tb`` must not both be set (no caller needs ``AᵀBᵀ``; the fixed
-    and mid-size paths assume it). Small products (at most ``_LOOP_MAX_MNK`` multiply–adds)
-    are plain loops on the flat buffers with no array views (a view costs reference
-    counting, which dominates for ``d ≤ 4``); larger ones call BLAS. Square products of
-    size 2 and 4 run :func:`_gemm_fixed`: compile-time trip counts and strides, which LLVM
-    unrolls completely (about 3× the generic loop at these sizes). Used by the step
-    kernels; :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the Hessian–vector
-    products.
+    and vector paths assume it); ``out`` must not overlap the operands. Tiny products (at
+    most ``_INLINE_MAX_MNK`` multiply–adds) are plain loops on the flat buffers with no
+    array views (a view costs reference counting, which dominates for ``d ≤ 4``); square
+    products of size 2 and 4 run :func:`_gemm_fixed`: compile-time trip counts and strides,
+    which LLVM unrolls completely (about 3× the generic loop at these sizes). Products up to
+    ``_VEC_MAX_MNK`` multiply–adds run register-blocked vector code (:func:`_gemm_vec` for
+    NN and TN, :func:`_gemm_vec_nt` for NT), larger ones BLAS. Used by the step kernels;
+    :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the Hessian–vector products.
 
     Compile time: every argument is a runtime int, so numba compiles one ``_gemm``; the
-    flag combinations (NN, NT, TN) are literal calls of the helpers, one small copy each
-    with constant strides. ``forceinline`` makes LLVM inline it into the caller, where the
-    callers' constant flags remove the other branches.
+    vector paths are one non-inlined copy each. ``forceinline`` makes LLVM inline it into
+    the caller, where the callers' constant flags remove the other branches.
     """
     if n == k and k == m and (n == 4 or n == 2):
         if ta != 0:
@@ -257,16 +270,15 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
             _gemm_fixed(a, oa, False, b, ob, False, out, oo, 2)
         return
     mnk = n * k * m
-    if mnk > _LOOP_MAX_MNK:
-        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
-    elif mnk <= _INLINE_MAX_MNK:
+    if mnk <= _INLINE_MAX_MNK:
         _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
-    elif ta != 0:
-        _gemm_loop(a, oa, True, b, ob, False, out, oo, n, k, m)
-    elif tb != 0:
-        _gemm_loop(a, oa, False, b, ob, True, out, oo, n, k, m)
+    elif mnk <= _VEC_MAX_MNK:
+        if tb == 0:
+            _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m)
+        else:
+            _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m)
     else:
-        _gemm_loop(a, oa, False, b, ob, False, out, oo, n, k, m)
+        _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
 
 
 @njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
@@ -286,22 +298,50 @@ def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size):
             out[oo + i * size + j] = acc
 
 
-@njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
-def _gemm_loop(a, oa, ta, b, ob, tb, out, oo, n, k, m):
-    """The loops of :func:`_gemm` for sizes without a fixed path (``n·k·m`` at most
-    ``_LOOP_MAX_MNK``): ``ta``/``tb`` literal at the call sites, one copy per combination
-    (constant strides). Not inlined: LLVM vectorises it once, with the strides known; the
-    call costs nothing next to the ``d³`` multiply–adds of these sizes."""
-    sa_r = 1 if ta else k
-    sa_c = n if ta else 1
-    sb_r = 1 if tb else m
-    sb_c = k if tb else 1
-    for i in range(n):
-        for j in range(m):
-            acc = 0.0
-            for p in range(k):
-                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
-            out[oo + i * m + j] = acc
+@njit(**_INNER, forceinline=False)
+def _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m):
+    """:func:`_gemm` for B not transposed (NN, TN): blocks of 2 rows × 8 or 4 columns of C
+    in vector registers (:func:`gdcert.sim.vecblock.fblock`), the last 1–3 columns by masked
+    loads, an odd last row in 1-row blocks. Each entry is an FMA chain over ``p``
+    ascending. Not inlined: one compiled copy (runtime strides for A)."""
+    sar = 1 if ta != 0 else k
+    sac = n if ta != 0 else 1
+    m8 = m - m % 8
+    m4 = m - m % 4
+    n2 = n - n % 2
+    for i in range(0, n2, 2):
+        for j in range(0, m8, 8):
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 2, 8, False)
+        for j in range(m8, m4, 4):
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 2, 4, False)
+        if m4 < m:
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, 2, 4, True)
+    for i in range(n2, n):
+        for j in range(0, m8, 8):
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 1, 8, False)
+        for j in range(m8, m4, 4):
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 1, 4, False)
+        if m4 < m:
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, 1, 4, True)
+
+
+@njit(**_INNER, forceinline=False)
+def _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m):
+    """:func:`_gemm` for ``A Bᵀ`` (NT): blocks of 2 rows × 4 columns of C, each entry a
+    4-lane dot product along the rows of A and B (:func:`gdcert.sim.vecblock.fblock_nt`),
+    the last 1–3 columns masked, an odd last row in 1-row blocks."""
+    m4 = m - m % 4
+    n2 = n - n % 2
+    for i in range(0, n2, 2):
+        for j in range(0, m4, 4):
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, j, k, 4, 2, False)
+        if m4 < m:
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, m4, k, m - m4, 2, True)
+    for i in range(n2, n):
+        for j in range(0, m4, 4):
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, j, k, 4, 1, False)
+        if m4 < m:
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, m4, k, m - m4, 1, True)
 
 
 @njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
@@ -367,9 +407,9 @@ def _forward(theta, tb, widths, w_off, pre, pre_off, sigma, w_star, has_sigma, l
                   widths[i + 1], widths[i], d0)
     dl = widths[n_layers]
     size = dl * d0
-    w_end = pre_off[n_layers - 1]
-    # D = W − W*
-    for q in range(size):
+    w_end = np.uint64(pre_off[n_layers - 1])
+    # D = W − W*  (unsigned indices: see _backward_step)
+    for q in range(np.uint64(size)):
         d_buf[q] = pre[w_end + q] - w_star[q]
     total = 0.0
     if has_sigma:
@@ -431,11 +471,15 @@ def _backward_step(theta, tb, nb, eta, widths, w_off, pre, pre_off, g_buf, a_buf
         else:
             # ∇_{W_j} = A_j P_{j-1}ᵀ
             _gemm(a_buf, cur, no, pre, pre_off[i - 1], yes, theta, nb + off, rows, d0, cols)
-        for q in range(off, off + n):
-            g = theta[nb + q]
+        # W_j ← W_j − η ∇_{W_j}. Unsigned indices: with signed ones numba adds a
+        # negative-index wrap-around per access, which kept LLVM from vectorising the loop
+        # (1.35 ns per parameter, the latency of the ‖∇‖² sum, against 0.18 ns).
+        src = np.uint64(tb + off)
+        dst = np.uint64(nb + off)
+        for q in range(np.uint64(n)):
+            g = theta[dst + q]
             gsq += g * g
-            # W_j ← W_j − η ∇_{W_j}
-            theta[nb + q] = theta[tb + q] - eta * g
+            theta[dst + q] = theta[src + q] - eta * g
         if i > 0:
             # A_{j-1} = W_jᵀ A_j
             _gemm(theta, tb + off, yes, a_buf, cur, no, a_buf, nxt, cols, rows, d0)
