@@ -234,7 +234,7 @@ if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # pragma: no cover
                   rows, width)
 else:
     @intrinsic
-    def _fb(typingctx, a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
+    def fblock(typingctx, a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
             cnt, rows, width, masked):
         """``rows``, ``width`` and ``masked`` must be literals (``masked`` only with width
         4; ``cnt`` is then the number of valid columns, 1–3, else ignored)."""
@@ -256,10 +256,8 @@ else:
 
         return sig, codegen
 
-    fblock = _fb
-
     @intrinsic
-    def _fb_nt(typingctx, a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
+    def fblock_nt(typingctx, a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
                cnt, rows, masked):
         """``rows`` (1 or 2) and ``masked`` must be literals (see :func:`_codegen_nt`)."""
         r = getattr(rows, "literal_value", None)
@@ -279,4 +277,3 @@ else:
 
         return sig, codegen
 
-    fblock_nt = _fb_nt
