@@ -64,11 +64,6 @@ _INLINE_MAX_MNK = 64
 #: d = 8 and 0.09 for BLAS at d = 16; BLAS is ahead from about d = 32 (docs/performance.md).
 _VEC_MAX_MNK = 24 * 24 * 24
 
-#: NT products with a shorter inner dimension than this use plain dot-product loops: the
-#: 4-lane blocks of :func:`_gemm_vec_nt` waste most lanes on ``k mod 4`` (0.58 against
-#: 0.32 ns per multiply–add at d = 5; even at d = 6, faster from d = 8;
-#: ``benchmarks/bench_gemm.py``).
-_VEC_NT_MIN_K = 7
 
 #: LLVM may reassociate sums (vectorised dot products) and fuse multiply–adds; no
 #: assumptions about NaN/inf, so non-finite losses are still detected.
@@ -281,8 +276,6 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
     elif mnk <= _VEC_MAX_MNK:
         if tb == 0:
             _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m)
-        elif k < _VEC_NT_MIN_K:
-            _gemm_dot_nt(a, oa, b, ob, out, oo, n, k, m)
         else:
             _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m)
     else:
@@ -302,8 +295,9 @@ def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size):
         for j in range(size):
             acc = 0.0
             for p in range(size):
-                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
-            out[oo + i * size + j] = acc
+                acc += (a[np.uint64(oa + i * sa_r + p * sa_c)]
+                        * b[np.uint64(ob + p * sb_r + j * sb_c)])
+            out[np.uint64(oo + i * size + j)] = acc
 
 
 @njit(**_INNER, forceinline=False)
@@ -331,18 +325,6 @@ def _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m):
             fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 1, 4, False)
         if m4 < m:
             fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, 1, 4, True)
-
-
-@njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
-def _gemm_dot_nt(a, oa, b, ob, out, oo, n, k, m):
-    """:func:`_gemm` for ``A Bᵀ`` with a short inner dimension: one dot product per entry
-    along the rows of A and B (both contiguous; LLVM vectorises with reassociation)."""
-    for i in range(n):
-        for j in range(m):
-            acc = 0.0
-            for p in range(k):
-                acc += a[oa + i * k + p] * b[ob + j * k + p]
-            out[oo + i * m + j] = acc
 
 
 @njit(**_INNER, forceinline=False)
@@ -388,12 +370,14 @@ def _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     sb_c = k if tb != 0 else 1
     # i, j, p order: each entry is a dot product summed in a local (register) accumulator,
     # so a possible overlap of ``out`` with ``a``/``b`` does not force a store per term
+    # (unsigned indices: see _backward_step)
     for i in range(n):
         for j in range(m):
-            acc = out[oo + i * m + j] if accumulate != 0 else 0.0
+            acc = out[np.uint64(oo + i * m + j)] if accumulate != 0 else 0.0
             for p in range(k):
-                acc += a[oa + i * sa_r + p * sa_c] * b[ob + p * sb_r + j * sb_c]
-            out[oo + i * m + j] = acc
+                acc += (a[np.uint64(oa + i * sa_r + p * sa_c)]
+                        * b[np.uint64(ob + p * sb_r + j * sb_c)])
+            out[np.uint64(oo + i * m + j)] = acc
 
 
 @njit(**_INNER, fastmath=_FASTMATH)
