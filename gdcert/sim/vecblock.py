@@ -23,6 +23,24 @@ from numba.extending import intrinsic
 __all__ = ["fblock", "fblock_nt"]
 
 
+def _accessors(context, builder, tys, arrays, vec):  # type: ignore[no-untyped-def]
+    """``ptr(pos, idx)`` (a pointer to element ``idx`` of the 1-D array argument at
+    position ``pos``) and ``vptr`` (the same as a ``<4 x double>*``) for a codegen."""
+    from numba.core import cgutils
+
+    def ptr(pos: int, idx):  # type: ignore[no-untyped-def]
+        ary = context.make_array(tys[pos])(context, builder, arrays[pos])
+        return cgutils.get_item_pointer2(context, builder, ary.data,
+                                         cgutils.unpack_tuple(builder, ary.shape),
+                                         cgutils.unpack_tuple(builder, ary.strides),
+                                         tys[pos].layout, [idx])
+
+    def vptr(pos: int, idx):  # type: ignore[no-untyped-def]
+        return builder.bitcast(ptr(pos, idx), vec.as_pointer())
+
+    return ptr, vptr
+
+
 def _codegen(rows: int, width: int, masked: bool):  # type: ignore[no-untyped-def]
     """IR for one ``rows × width`` block (``width`` 4 or 8, ``rows`` 1 or 2); ``masked``
     (width 4 only): only the first ``cnt`` (1–3) columns are read and written — read by
@@ -71,15 +89,7 @@ def _codegen(rows: int, width: int, masked: bool):  # type: ignore[no-untyped-de
                     builder.store(builder.extract_element(v, ir.Constant(i32, q)),
                                   builder.gep(base, [ir.Constant(i64, q)]), align=8)
 
-        def ptr(pos: int, idx):  # type: ignore[no-untyped-def]
-            ary = context.make_array(tys[pos])(context, builder, arrays[pos])
-            return cgutils.get_item_pointer2(context, builder, ary.data,
-                                             cgutils.unpack_tuple(builder, ary.shape),
-                                             cgutils.unpack_tuple(builder, ary.strides),
-                                             tys[pos].layout, [idx])
-
-        def vptr(pos: int, idx):  # type: ignore[no-untyped-def]
-            return builder.bitcast(ptr(pos, idx), vec.as_pointer())
+        ptr, vptr = _accessors(context, builder, tys, arrays, vec)
 
         def splat(x):  # type: ignore[no-untyped-def]
             v = ir.Constant(vec, ir.Undefined)
@@ -137,15 +147,7 @@ def _codegen_nt(rows: int, masked: bool):  # type: ignore[no-untyped-def]
         arrays = {0: a, 3: b, 6: c}
         zero = ir.Constant(vec, [0.0] * 4)
 
-        def ptr(pos: int, idx):  # type: ignore[no-untyped-def]
-            ary = context.make_array(tys[pos])(context, builder, arrays[pos])
-            return cgutils.get_item_pointer2(context, builder, ary.data,
-                                             cgutils.unpack_tuple(builder, ary.shape),
-                                             cgutils.unpack_tuple(builder, ary.strides),
-                                             tys[pos].layout, [idx])
-
-        def vptr(pos: int, idx):  # type: ignore[no-untyped-def]
-            return builder.bitcast(ptr(pos, idx), vec.as_pointer())
+        ptr, vptr = _accessors(context, builder, tys, arrays, vec)
 
         def const(x: int):  # type: ignore[no-untyped-def]
             return ir.Constant(i64, x)
