@@ -161,7 +161,7 @@ def _mm_scalar(ah, al, bh, bl, ch, cl, m, kk, n, ta):  # type: ignore[no-untyped
                          + [(4, 4, 4), (4, 4, 5), (3, 4, 4)])
 @pytest.mark.parametrize("ta", [False, True])
 def test_vector_blocks_give_the_scalar_loops_bits(m: int, kk: int, n: int, ta: bool) -> None:
-    """The 8- and 4-column vector blocks and the unrolled 4×4 product of ``_mm`` are the
+    """The 8- and 4-column vector blocks (two rows, masked last columns) of ``_mm`` are the
     scalar two-sum loop, bit for bit (same operations, same order), including the leftover
     columns."""
     rng = np.random.default_rng(n)
@@ -181,7 +181,7 @@ def test_vector_blocks_give_the_scalar_loops_bits(m: int, kk: int, n: int, ta: b
 @njit(cache=False)
 def _prod_call(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, d):  # type: ignore[no-untyped-def]
     th = np.zeros((1, d, d))
-    dd_prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, d, d, d, th, th.copy(), False)
+    dd_prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, d, d, d, th, th.copy(), 0, False)
 
 
 @pytest.mark.parametrize("d", [2, 4, 5, 8])

@@ -363,15 +363,12 @@ def _mm(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, ta, reverse):  # type: ign
     (hi and lo parts), addressed by index (no array views). Entry ``(i, j)`` sums
     ``a_ik b_kj`` over ``k`` ascending (descending when ``reverse``) by :func:`_term` — hi
     parts by two-sum, every error term gathered in the lo part — renormalised once at the
-    end. Forward sums run 8 or 4 columns at a time in vector registers
-    (:func:`_block_codegen`), a whole 4×4 product as one unrolled block (:func:`_mm4x4`),
-    the remaining columns and the reverse order one entry at a time; all give the same
-    bits.
+    end. Forward sums run 8 or 4 columns (and the last 1–3 masked) of two rows at a time
+    in vector registers (:func:`_block_codegen`), the reverse order one entry at a time;
+    both give the same bits. (A whole 4×4 product is one unrolled block, :func:`_mm4x4`,
+    which :func:`_prod` calls directly.)
     """
     flag = 1 if ta else 0
-    if m == 4 and kk == 4 and n == 4 and not reverse:
-        _mm4x4(ah, al, la, flag, bh, bl, lb, 0, ch, cl, lc)
-        return
     n8 = 0 if reverse else n - n % 8
     n4 = 0 if reverse else n - n % 4
     if not reverse:  # two rows of C at a time; an odd last row paired with itself
@@ -403,25 +400,25 @@ def _mm(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, ta, reverse):  # type: ign
 
 
 @njit(cache=True)
-def _mm_nt(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, th, tl,
+def _mm_nt(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, th, tl, lt,
            reverse):  # type: ignore[no-untyped-def]
-    """``C[lc] ← A[la] B[lb]ᵀ`` (B is n×kk) through a transposed copy of B in layer 0 of
-    ``(th, tl)``."""
+    """``C[lc] ← A[la] B[lb]ᵀ`` (B is n×kk) through a transposed copy of B in layer ``lt``
+    of ``(th, tl)``."""
     for i in range(n):
         for j in range(kk):
-            th[0, j, i] = bh[lb, i, j]
-            tl[0, j, i] = bl[lb, i, j]
-    _mm(ah, al, la, th, tl, 0, ch, cl, lc, m, kk, n, False, reverse)
+            th[lt, j, i] = bh[lb, i, j]
+            tl[lt, j, i] = bl[lb, i, j]
+    _mm(ah, al, la, th, tl, lt, ch, cl, lc, m, kk, n, False, reverse)
 
 
 @njit(cache=True, forceinline=True)
-def _prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, m, kk, n, th, tl,
+def _prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, m, kk, n, th, tl, lt,
           reverse):  # type: ignore[no-untyped-def]
     """``C[lc] ← op(A[la]) op(B[lb])`` (``ta``, ``tb`` not both set; ``lc`` a layer of
     neither input) on layers of 3-D buffers, addressed by index (no array views): square
     2×2 products unrolled (:func:`_mm_fixed`), 4×4 ones in one block (:func:`_mm4x4`, B
     read by columns when ``tb``), every other one through :func:`_mm` (``tb`` via a
-    transposed copy)."""
+    transposed copy in layer ``lt`` of ``(th, tl)``)."""
     if m == 2 and kk == 2 and n == 2 and not reverse:  # on views: measured 10 % faster
         a_h, a_l, b_h, b_l, c_h, c_l = ah[la], al[la], bh[lb], bl[lb], ch[lc], cl[lc]
         if ta:
@@ -433,7 +430,7 @@ def _prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, m, kk, n, th, tl,
     elif m == 4 and kk == 4 and n == 4 and not reverse:
         _mm4x4(ah, al, la, 1 if ta else 0, bh, bl, lb, 1 if tb else 0, ch, cl, lc)
     elif tb:
-        _mm_nt(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, th, tl, reverse)
+        _mm_nt(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, th, tl, lt, reverse)
     else:
         _mm(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, ta, reverse)
 
@@ -468,26 +465,88 @@ def _sub_into(ah, al, la, lb, m, n):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, forceinline=True)
-def _step_into(wh, wl, gh, gl, lay, eta, m, n):  # type: ignore[no-untyped-def]
-    """``W[lay] ← W[lay] − η ∇[lay]`` in double-double (η a double, its products made exact
-    by FMA)."""
+def _step_into(h, lo_, lw, lg, eta, m, n):  # type: ignore[no-untyped-def]
+    """``W ← W − η ∇`` in double-double, W and ∇ layers ``lw`` and ``lg`` of ``(h, lo_)``
+    (η a double, its products made exact by FMA)."""
     for i in range(m):
         for j in range(n):
-            p = eta * gh[lay, i, j]
-            e = fma(eta, gh[lay, i, j], -p) + eta * gl[lay, i, j]
+            p = eta * h[lg, i, j]
+            e = fma(eta, h[lg, i, j], -p) + eta * lo_[lg, i, j]
             # W − (p + e): two-sum of the hi parts, the rest in the low part
-            s = wh[lay, i, j] - p
-            bb = s - wh[lay, i, j]
-            err = (wh[lay, i, j] - (s - bb)) + (-p - bb)
-            lo = err + (wl[lay, i, j] - e)
+            s = h[lw, i, j] - p
+            bb = s - h[lw, i, j]
+            err = (h[lw, i, j] - (s - bb)) + (-p - bb)
+            lo = err + (lo_[lw, i, j] - e)
             hi = s + lo
-            wl[lay, i, j] = lo - (hi - s)
-            wh[lay, i, j] = hi
+            lo_[lw, i, j] = lo - (hi - s)
+            h[lw, i, j] = hi
 
 
-#: slots of dd_gd's scratch buffers: the product W_{L:1}, the two back-propagated
-#: matrices B, and the constants C and Σ
-_P, _B1, _B2, _C, _S = 0, 1, 2, 3, 4
+#: Operations of dd_gd's step schedule (column 0 of :func:`_schedule`'s rows).
+_OP_PROD, _OP_COPY, _OP_SUB, _OP_STEP = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def _schedule(depth, widths, data_form):  # type: ignore[no-untyped-def]
+    """One GD step of :func:`dd_gd` as rows ``(op, la, ta, lb, tb, lc, m, kk, n)`` over the
+    layers of its buffer: ``W_l`` at ``l``, ``Q_l`` at ``L + l``, ``∇_l`` at ``2L + l``,
+    then the product, the two back-propagated matrices, C, Σ and a transpose scratch at
+    ``3L … 3L + 5``. ``_OP_PROD``: ``C[lc] ← op(A[la]) op(B[lb])`` (m×kk times kk×n);
+    ``_OP_COPY``: ``[lc] ← [la]`` (m×n); ``_OP_SUB``: ``[lc] ← [lc] − [la]``;
+    ``_OP_STEP``: ``W[lc] ← W[lc] − η ∇[la]``. Returns ``(rows, count)``.
+
+    A table instead of straight-line code: the step loop then has one product call site
+    per transpose case (three), so the unrolled product code (the 2×2 and 4×4 blocks,
+    inlined) is compiled three times instead of at six sites with all their variants
+    (which had taken the kernel's cold compile from 15 to 35–41 s CPU)."""
+    d0 = widths[0]
+    dl = widths[depth]
+    q0, g0 = depth, 2 * depth
+    lp, lb1, lb2, lcc, ls = 3 * depth, 3 * depth + 1, 3 * depth + 2, 3 * depth + 3, 3 * depth + 4
+    ops = np.zeros((4 * depth + 4, 9), dtype=np.int64)
+    n_ops = 0
+
+    def put(row, op, la, ta, lb, tb, lc, m, kk, n):  # type: ignore[no-untyped-def]
+        ops[row, 0] = op
+        ops[row, 1] = la
+        ops[row, 2] = ta
+        ops[row, 3] = lb
+        ops[row, 4] = tb
+        ops[row, 5] = lc
+        ops[row, 6] = m
+        ops[row, 7] = kk
+        ops[row, 8] = n
+        return row + 1
+
+    # prefix products Q_1 = W_0, Q_{l+1} = W_l Q_l, then W_{L:1} = W_{L-1} Q_{L-1}
+    if depth == 1:
+        n_ops = put(n_ops, _OP_COPY, 0, 0, 0, 0, lp, dl, 0, d0)
+    else:
+        n_ops = put(n_ops, _OP_COPY, 0, 0, 0, 0, q0 + 1, widths[1], 0, d0)
+        for lay in range(1, depth - 1):
+            n_ops = put(n_ops, _OP_PROD, lay, 0, q0 + lay, 0, q0 + lay + 1, widths[lay + 1],
+                        widths[lay], d0)
+        n_ops = put(n_ops, _OP_PROD, depth - 1, 0, q0 + depth - 1, 0, lp, dl, widths[depth - 1],
+                    d0)
+    # the residual G = W_{L:1}(Σ) − C in B_{L-1}
+    b, b2 = lb1, lb2
+    if data_form:
+        n_ops = put(n_ops, _OP_PROD, lp, 0, ls, 0, b, dl, d0, d0)
+    else:
+        n_ops = put(n_ops, _OP_COPY, lp, 0, 0, 0, b, dl, 0, d0)
+    n_ops = put(n_ops, _OP_SUB, lcc, 0, 0, 0, b, dl, 0, d0)
+    # ∇_l = B_l Q_lᵀ, B_{l-1} = W_lᵀ B_l
+    for lay in range(depth - 1, -1, -1):
+        if lay == 0:
+            n_ops = put(n_ops, _OP_COPY, b, 0, 0, 0, g0, widths[1], 0, d0)
+        else:
+            n_ops = put(n_ops, _OP_PROD, b, 0, q0 + lay, 1, g0 + lay, widths[lay + 1], d0,
+                        widths[lay])
+            n_ops = put(n_ops, _OP_PROD, lay, 1, b, 0, b2, widths[lay], widths[lay + 1], d0)
+            b, b2 = b2, b
+    for lay in range(depth):
+        n_ops = put(n_ops, _OP_STEP, g0 + lay, 0, 0, 0, lay, widths[lay + 1], 0, widths[lay])
+    return ops, n_ops
 
 
 @njit(cache=True, nogil=True)
@@ -498,64 +557,55 @@ def dd_gd(w_hi, w_lo, widths, c_hi, c_lo, s_hi, s_lo, data_form, eta, ks, out_hi
     ``out_hi[i], out_lo[i]``. ``C`` (target Φ, or ``YXᵀ``) and, in data form, ``Σ = XXᵀ``
     as dd pairs (``(dmax, dmax)``). The weights are updated in place.
 
-    Every matrix lives in a layer of a 3-D buffer and the products address layers by
-    index (:func:`_prod`), so a step with 4×4 products creates no array views.
+    Every matrix lives in a layer of one 3-D buffer pair and a step runs the table of
+    :func:`_schedule`; the products address layers by index (:func:`_prod`), so a step
+    with 4×4 products creates no array views.
     """
     depth = w_hi.shape[0]
     dmax = w_hi.shape[1]
-    d0 = widths[0]
-    dl = widths[depth]
-    qh = np.zeros((depth, dmax, dmax))  # Q_l = W_{l-1} ⋯ W_0 (Q_0 = I, kept implicit)
-    ql = np.zeros((depth, dmax, dmax))
-    gh = np.zeros((depth, dmax, dmax))
-    gl = np.zeros((depth, dmax, dmax))
-    sh = np.zeros((5, dmax, dmax))  # slots _P, _B1, _B2, _C, _S
-    sl = np.zeros((5, dmax, dmax))
-    sh[_C] = c_hi
-    sl[_C] = c_lo
-    sh[_S] = s_hi
-    sl[_S] = s_lo
-    th = np.zeros((1, dmax, dmax))
-    tl = np.zeros((1, dmax, dmax))
+    bh = np.zeros((3 * depth + 6, dmax, dmax))
+    bl = np.zeros((3 * depth + 6, dmax, dmax))
+    bh[:depth] = w_hi
+    bl[:depth] = w_lo
+    bh[3 * depth + 3] = c_hi
+    bl[3 * depth + 3] = c_lo
+    bh[3 * depth + 4] = s_hi
+    bl[3 * depth + 4] = s_lo
+    lt = 3 * depth + 5
+    ops, n_ops = _schedule(depth, widths, data_form)
     last = ks[ks.shape[0] - 1] if ks.shape[0] > 0 else 0
     nxt = 0
     for step in range(last + 1):
         while nxt < ks.shape[0] and ks[nxt] == step:
-            out_hi[nxt] = w_hi
-            out_lo[nxt] = w_lo
+            out_hi[nxt] = bh[:depth]
+            out_lo[nxt] = bl[:depth]
             nxt += 1
         if step == last:
             break
-        # prefix products Q_1 = W_0, Q_{l+1} = W_l Q_l
-        _copy3(w_hi, w_lo, 0, qh, ql, 1 % depth, widths[1], d0)
-        for lay in range(1, depth - 1):
-            _prod(w_hi, w_lo, lay, False, qh, ql, lay, False, qh, ql, lay + 1,
-                   widths[lay + 1], widths[lay], d0, th, tl, reverse)
-        # product W_{L:1} and the residual G
-        if depth == 1:
-            _copy3(w_hi, w_lo, 0, sh, sl, _P, dl, d0)
-        else:
-            _prod(w_hi, w_lo, depth - 1, False, qh, ql, depth - 1, False, sh, sl, _P,
-                   dl, widths[depth - 1], d0, th, tl, reverse)
-        b, b2 = _B1, _B2
-        if data_form:
-            _prod(sh, sl, _P, False, sh, sl, _S, False, sh, sl, b, dl, d0, d0, th, tl,
-                   reverse)
-        else:
-            _copy3(sh, sl, _P, sh, sl, b, dl, d0)
-        _sub_into(sh, sl, b, _C, dl, d0)
-        # B_{L-1} = G, ∇_l = B_l Q_lᵀ, B_{l-1} = W_lᵀ B_l
-        for lay in range(depth - 1, -1, -1):
-            if lay == 0:
-                _copy3(sh, sl, b, gh, gl, 0, widths[1], d0)
+        for q in range(n_ops):
+            op = ops[q, 0]
+            la = ops[q, 1]
+            lc = ops[q, 5]
+            m = ops[q, 6]
+            n = ops[q, 8]
+            if op == _OP_PROD:  # one call site per transpose case: constant flags
+                if ops[q, 2] != 0:
+                    _prod(bh, bl, la, True, bh, bl, ops[q, 3], False, bh, bl, lc, m, ops[q, 7],
+                          n, bh, bl, lt, reverse)
+                elif ops[q, 4] != 0:
+                    _prod(bh, bl, la, False, bh, bl, ops[q, 3], True, bh, bl, lc, m, ops[q, 7],
+                          n, bh, bl, lt, reverse)
+                else:
+                    _prod(bh, bl, la, False, bh, bl, ops[q, 3], False, bh, bl, lc, m,
+                          ops[q, 7], n, bh, bl, lt, reverse)
+            elif op == _OP_COPY:
+                _copy3(bh, bl, la, bh, bl, lc, m, n)
+            elif op == _OP_SUB:
+                _sub_into(bh, bl, lc, la, m, n)
             else:
-                _prod(sh, sl, b, False, qh, ql, lay, True, gh, gl, lay,
-                       widths[lay + 1], d0, widths[lay], th, tl, reverse)
-                _prod(w_hi, w_lo, lay, True, sh, sl, b, False, sh, sl, b2, widths[lay],
-                       widths[lay + 1], d0, th, tl, reverse)
-                b, b2 = b2, b
-        for lay in range(depth):
-            _step_into(w_hi, w_lo, gh, gl, lay, eta, widths[lay + 1], widths[lay])
+                _step_into(bh, bl, lc, la, eta, m, n)
+    w_hi[:] = bh[:depth]
+    w_lo[:] = bl[:depth]
 
 
 def _dd_gram(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -567,7 +617,7 @@ def _dd_gram(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ch, cl = np.zeros((1, m, n)), np.zeros((1, m, n))
     th, tl = np.zeros((1, kk, n)), np.zeros((1, kk, n))
     _mm_nt(a[None], np.zeros((1, m, kk)), 0, b[None], np.zeros((1, n, kk)), 0, ch, cl, 0,
-           m, kk, n, th, tl, False)
+           m, kk, n, th, tl, 0, False)
     return ch[0], cl[0]
 
 
