@@ -47,3 +47,21 @@ def test_products_match_numpy_and_touch_only_c(gemm, n: int, k: int, m: int,  # 
 def test_mid_sizes_take_the_register_blocks() -> None:
     """The sizes the blocks are for lie inside their range (a guard on the thresholds)."""
     assert 5 * 5 * 5 > 64 and 24**3 <= _VEC_MAX_MNK
+
+
+@pytest.mark.parametrize("d", [2, 3, 4, 5, 8, 24, 25])
+@pytest.mark.parametrize("flags", ["NN", "TN", "NT"])
+def test_square_sizes_of_every_path(gemm, d: int, flags: str) -> None:  # type: ignore[no-untyped-def]
+    """Square products at each path's edges: unrolled 2, 3, 4; inlined loop; vector blocks
+    up to 24³; BLAS from 25."""
+    ta, tb = flags[0] == "T", flags[1] == "T"
+    rng = np.random.default_rng(d)
+    a_mat, b_mat = rng.standard_normal((d, d)), rng.standard_normal((d, d))
+    a = np.concatenate([[7.0], a_mat.ravel()])
+    b = np.concatenate([[7.0, 7.0], b_mat.ravel()])
+    out = np.full(3 + d * d + 2, np.e)
+    gemm(a, 1, int(ta), b, 2, int(tb), out, 3, d, d, d)
+    want = (a_mat.T if ta else a_mat) @ (b_mat.T if tb else b_mat)
+    np.testing.assert_allclose(out[3:3 + d * d].reshape(d, d), want, rtol=1e-13,
+                               atol=1e-13 * np.abs(want).max())
+    assert (out[:3] == np.e).all() and (out[3 + d * d:] == np.e).all()

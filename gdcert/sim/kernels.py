@@ -244,29 +244,36 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
     and vector paths assume it); ``out`` must not overlap the operands. Tiny products (at
     most ``_INLINE_MAX_MNK`` multiply–adds) are plain loops on the flat buffers with no
     array views (a view costs reference counting, which dominates for ``d ≤ 4``); square
-    products of size 2 and 4 run :func:`_gemm_fixed`: compile-time trip counts and strides,
-    which LLVM unrolls completely (about 3× the generic loop at these sizes). Products up to
-    ``_VEC_MAX_MNK`` multiply–adds run register-blocked vector code (:func:`_gemm_vec` for
-    NN and TN, :func:`_gemm_vec_nt` for NT), larger ones BLAS. Used by the step kernels;
-    :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the Hessian–vector products.
+    products of size 2, 3 and 4 run :func:`_gemm_fixed`: compile-time trip counts and
+    strides, which LLVM unrolls completely (about 3× the generic loop at these sizes).
+    Products up to ``_VEC_MAX_MNK`` multiply–adds run register-blocked vector code
+    (:func:`_gemm_vec` for NN and TN, :func:`_gemm_vec_nt` for NT), larger ones BLAS. Used
+    by the step kernels; :func:`_gemm_generic` (no fixed sizes, ``+=`` form) serves the
+    Hessian–vector products.
 
     Compile time: every argument is a runtime int, so numba compiles one ``_gemm``; the
     vector paths are one non-inlined copy each. ``forceinline`` makes LLVM inline it into
     the caller, where the callers' constant flags remove the other branches.
     """
-    if n == k and k == m and (n == 4 or n == 2):
+    if n == k and k == m and 2 <= n <= 4:
         if ta != 0:
             if n == 4:
                 _gemm_fixed(a, oa, True, b, ob, False, out, oo, 4)
+            elif n == 3:
+                _gemm_fixed(a, oa, True, b, ob, False, out, oo, 3)
             else:
                 _gemm_fixed(a, oa, True, b, ob, False, out, oo, 2)
         elif tb != 0:
             if n == 4:
                 _gemm_fixed(a, oa, False, b, ob, True, out, oo, 4)
+            elif n == 3:
+                _gemm_fixed(a, oa, False, b, ob, True, out, oo, 3)
             else:
                 _gemm_fixed(a, oa, False, b, ob, True, out, oo, 2)
         elif n == 4:
             _gemm_fixed(a, oa, False, b, ob, False, out, oo, 4)
+        elif n == 3:
+            _gemm_fixed(a, oa, False, b, ob, False, out, oo, 3)
         else:
             _gemm_fixed(a, oa, False, b, ob, False, out, oo, 2)
         return
