@@ -1,17 +1,22 @@
-"""Register-blocked float64 products for the GD core's mid-size matrices (d ≈ 5–16).
+"""Register-blocked float64 products for the GD core's mid-size matrices (d ≈ 5–24).
 
-``C[i:i+R, j:j+W] ← Σ_p op(A)[i:i+R, p] · B[p, j:j+W]`` on flat row-major buffers, with
-the ``R × W`` block of C in ``<4 x double>`` registers across the whole ``p`` loop: per
-``p`` one broadcast of each of the R entries of A and W/4 vector loads of B's row, then
-``R·W/4`` fused multiply–adds. Generated as LLVM IR (a numba ``intrinsic``): numba leaves
-LLVM's SLP vectoriser off, and its loop vectoriser turns the dot-product loop of an NN or
-TN product (B read down a column) into strided scalar code — 0.6–1.0 ns per multiply–add at
-d = 8, against 0.2 ns for BLAS at d = 16 (``benchmarks/bench_ddkernel.py``'s float64 column).
+:func:`fblock` (NN and TN products): ``C[i:i+R, j:j+W] ← Σ_p op(A)[i:i+R, p] · B[p, j:j+W]``
+on flat row-major buffers, with the ``R × W`` block of C in ``<4 x double>`` registers
+across the whole ``p`` loop: per ``p`` one broadcast of each of the R entries of A and W/4
+vector loads of B's row, then ``R·W/4`` fused multiply–adds. Each entry of C is
+``fma(a_ip, b_pj, acc)`` over ``p`` ascending from 0: a fixed order, the one the scalar
+loop with FMA contraction computes. B is not transposed (its rows are loaded as vectors);
+A may be (``op(A)[i, p] = a[oa + i·sa_r + p·sa_c]``).
 
-Each entry of C is ``fma(a_ip, b_pj, acc)`` over ``p`` ascending from 0: a fixed order,
-the one the scalar loop with FMA contraction computes. B must not be transposed (its rows
-are loaded as vectors); A may be (``op(A)[i, p] = a[oa + i·sa_r + p·sa_c]``). C must not
-overlap A or B.
+:func:`fblock_nt` (NT products, ``A Bᵀ``): 2 × 4 or 1 × 4 blocks of C, each entry a
+4-lane dot product along the rows of A and B (see :func:`_codegen_nt`).
+
+Generated as LLVM IR (numba intrinsics): numba leaves LLVM's SLP vectoriser off, and
+the former loops were also kept scalar by numba's negative-index wrap-around on runtime
+offsets — 1.1–2.3 ns per multiply–add inside the kernels, against 0.06–0.2 ns here at
+d = 8–24 (``benchmarks/bench_gemm.py``). C must not overlap A or B; the last 1–3 columns
+(and, for NT, the last ``k mod 4`` terms) are read with masked loads, so nothing past a
+matrix is touched.
 """
 
 from __future__ import annotations
