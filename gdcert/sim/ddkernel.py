@@ -415,10 +415,11 @@ def _mm_nt(ah, al, la, bh, bl, lb, ch, cl, lc, m, kk, n, th, tl, lt,
 def _prod(ah, al, la, ta, bh, bl, lb, tb, ch, cl, lc, m, kk, n, th, tl, lt,
           reverse):  # type: ignore[no-untyped-def]
     """``C[lc] ← op(A[la]) op(B[lb])`` (``ta``, ``tb`` not both set; ``lc`` a layer of
-    neither input) on layers of 3-D buffers, addressed by index (no array views): square
-    2×2 products unrolled (:func:`_mm_fixed`), 4×4 ones in one block (:func:`_mm4x4`, B
-    read by columns when ``tb``), every other one through :func:`_mm` (``tb`` via a
-    transposed copy in layer ``lt`` of ``(th, tl)``)."""
+    neither input) on layers of 3-D buffers, addressed by index: square 2×2 products
+    unrolled (:func:`_mm_fixed`, on views of the layers, which measured 10 % faster there),
+    4×4 ones in one block (:func:`_mm4x4`, B read by columns when ``tb``), every other one
+    through :func:`_mm` (``tb`` via a transposed copy in layer ``lt`` of ``(th, tl)``); no
+    views but the 2×2 case's."""
     if m == 2 and kk == 2 and n == 2 and not reverse:  # on views: measured 10 % faster
         a_h, a_l, b_h, b_l, c_h, c_l = ah[la], al[la], bh[lb], bl[lb], ch[lc], cl[lc]
         if ta:

@@ -30,7 +30,7 @@ layer gradients (``∇_{W_1} = A_1``), plus one ``DΣ`` in data form: ``3(L−1)
 each ``d³`` multiply–adds for square ``d × d`` layers.
 
 Matrix products use hand-written loops when tiny (at most ``_INLINE_MAX_MNK`` multiply–adds,
-and unrolled 2×2 and 4×4), register-blocked vector code up to ``_VEC_MAX_MNK``
+and unrolled 2×2, 3×3 and 4×4), register-blocked vector code up to ``_VEC_MAX_MNK``
 (:mod:`gdcert.sim.vecblock`, where BLAS call overhead dominates) and ``np.dot(a, b, out)``
 (scipy's BLAS ``dgemm``) above, writing into preallocated buffers so a step allocates
 nothing.
