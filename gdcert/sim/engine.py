@@ -39,8 +39,12 @@ __all__ = ["DirectionPromise", "GDProblem", "Schedule", "Trajectory", "fingerpri
 AUTO_RECORDS = 1000
 #: Records (all trajectories together) above which :func:`run_batch` refuses to allocate.
 MAX_RECORD_VALUES = 50_000_000
-#: Power iterations per sharpness estimate.
-SHARPNESS_ITERS = 20
+#: Most Hessian–vector products per sharpness estimate (the Lanczos tracker,
+#: :func:`gdcert.sim.kernels._sharpness`, usually stops on its residual rule long before).
+SHARPNESS_ITERS = 300
+#: Lanczos vectors the sharpness tracker keeps before it restarts (fewer when they would
+#: exceed 32 MB per trajectory).
+SHARPNESS_BASIS = 40
 
 _STOP_NAMES = {_k.STOP_TARGET: "target", _k.STOP_DIVERGED: "diverged", _k.STOP_BUDGET: "budget",
                _k.STOP_ORBIT: "orbit"}
@@ -832,6 +836,7 @@ def _controls(max_iter: int, loss_target: float, div_factor: float, record_every
         max_iter=int(max_iter), loss_target=float(loss_target), div_factor=float(div_factor),
         record_every=int(record_every), track_bal=bool(track_bal),
         track_sharp=bool(track_sharp), sharp_iters=int(SHARPNESS_ITERS),
+        sharp_basis=int(SHARPNESS_BASIS),
         promise_rtol=float(promise_rtol), envelope=bool(envelope),
         envelope_optimal=float(envelope_optimal), orbit_window=int(orbit_window),
     )
