@@ -355,7 +355,7 @@ def test_sharpness_exact_on_a_clustered_spectrum(monkeypatch: pytest.MonkeyPatch
 @njit(cache=False)
 def _tri_top_call(alpha, beta, j):  # type: ignore[no-untyped-def]
     s = np.zeros(j)
-    work = np.zeros((5, j + 1))
+    work = np.zeros((2, j + 1))
     theta = _k._tri_top(alpha, beta, j, s, work)
     return theta, s
 
@@ -364,7 +364,7 @@ def _tri_top_call(alpha, beta, j):  # type: ignore[no-untyped-def]
 @given(j=st.integers(1, 40), seed=st.integers(0, 2**31 - 1), zeros=st.integers(0, 3),
        scale=st.sampled_from([1e-6, 1.0, 1e6]))
 def test_tridiagonal_top_eigenpair(j: int, seed: int, zeros: int, scale: float) -> None:
-    """The tracker's tridiagonal solver (bisection + inverse iteration) against LAPACK,
+    """The tracker's tridiagonal solver (bisection, then inverse iteration) against LAPACK,
     including split matrices (zero off-diagonals) and repeated eigenvalues."""
     rng = np.random.default_rng(seed)
     alpha = scale * rng.standard_normal(j + 1)

@@ -587,10 +587,12 @@ def _tri_top(alpha, beta, j, s, work):
     """Largest eigenvalue ``θ`` of the ``j × j`` symmetric tridiagonal matrix with diagonal
     ``alpha[:j]`` and off-diagonal ``beta[:j−1]``, and a unit eigenvector in ``s[:j]``.
 
-    ``θ`` by bisection on Sturm counts (to the last bits, from Gershgorin bounds), the
-    vector by two steps of inverse iteration, ``(T − θI) y = x`` solved by LU with partial
-    pivoting (LAPACK ``dgttrf``/``dgttrs``; a zero pivot replaced by ``ε‖T‖``). ``work``:
-    ``(5, ≥ j)`` scratch."""
+    ``θ`` by bisection on Sturm counts (to the last bits, from Gershgorin bounds). The
+    vector by three steps of inverse iteration with the shift ``σ = θ + 10⁻¹⁰‖T‖`` just
+    above the spectrum: ``σI − T`` is positive definite, so its ``LDLᵀ`` factorisation needs
+    no pivoting (a pivot that rounding drives to ≤ 0 is replaced by ``ε‖T‖``). For a
+    cluster of top eigenvalues closer than the shift the vector lies in their span. ``work``:
+    ``(2, ≥ j)`` scratch."""
     lo = math.inf
     hi = -math.inf
     for i in range(j):
@@ -615,58 +617,28 @@ def _tri_top(alpha, beta, j, s, work):
         else:
             lo = mid
     theta = 0.5 * (lo + hi)
-    d, du, du2, dl, piv = work[0], work[1], work[2], work[3], work[4]
-    tiny = 2.2e-16 * norm
+    shift = theta + 1e-10 * norm
+    d, el = work[0], work[1]
+    for i in range(j):  # σI − T = L D Lᵀ
+        d[i] = shift - alpha[i]
+        if i > 0:
+            el[i - 1] = -beta[i - 1] / d[i - 1]
+            d[i] += el[i - 1] * beta[i - 1]
+        if not d[i] > 0.0:
+            d[i] = 2.2e-16 * norm
     for i in range(j):
-        s[i] = 1.0 / math.sqrt(j)
-    for _ in range(2):
+        s[i] = 1.0
+    for _ in range(3):
+        for i in range(1, j):
+            s[i] -= el[i - 1] * s[i - 1]
         for i in range(j):
-            d[i] = alpha[i] - theta
-        for i in range(j - 1):
-            du[i] = beta[i]
-            dl[i] = beta[i]
-            du2[i] = 0.0
-        for i in range(j - 1):  # dgttrf
-            if abs(d[i]) >= abs(dl[i]):
-                piv[i] = 0.0
-                if d[i] == 0.0:
-                    d[i] = tiny
-                fact = dl[i] / d[i]
-                dl[i] = fact
-                d[i + 1] -= fact * du[i]
-            else:
-                piv[i] = 1.0
-                fact = d[i] / dl[i]
-                d[i] = dl[i]
-                dl[i] = fact
-                temp = du[i]
-                du[i] = d[i + 1]
-                d[i + 1] = temp - fact * d[i + 1]
-                if i < j - 2:
-                    du2[i] = du[i + 1]
-                    du[i + 1] = -fact * du[i + 1]
-        if d[j - 1] == 0.0:
-            d[j - 1] = tiny
-        for i in range(j - 1):  # dgttrs: L, then U
-            if piv[i] == 0.0:
-                s[i + 1] -= dl[i] * s[i]
-            else:
-                temp = s[i]
-                s[i] = s[i + 1]
-                s[i + 1] = temp - dl[i] * s[i]
-        s[j - 1] /= d[j - 1]
-        if j > 1:
-            s[j - 2] = (s[j - 2] - du[j - 2] * s[j - 1]) / d[j - 2]
-        for i in range(j - 3, -1, -1):
-            s[i] = (s[i] - du[i] * s[i + 1] - du2[i] * s[i + 2]) / d[i]
+            s[i] /= d[i]
+        for i in range(j - 2, -1, -1):
+            s[i] -= el[i] * s[i + 1]
         nrm = 0.0
         for i in range(j):
             nrm += s[i] * s[i]
         nrm = math.sqrt(nrm)
-        if not (nrm > 0.0 and math.isfinite(nrm)):
-            for i in range(j):
-                s[i] = 1.0 if i == j - 1 else 0.0  # pragma: no cover - degenerate
-            break
         for i in range(j):
             s[i] /= nrm
     return theta
@@ -684,14 +656,14 @@ def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_si
     the top Ritz pair is at most :data:`SHARP_RTOL` ``·|θ|`` — then a Hessian eigenvalue
     lies within that of θ — or after ``max_hvp`` products. When ``basis`` is full it
     restarts from the Ritz vector. The largest *algebraic* eigenvalue comes out directly,
-    also where a negative one dominates in modulus (saddles). ``tri``: ``(8, rows + 1)``
+    also where a negative one dominates in modulus (saddles). ``tri``: ``(5, rows + 1)``
     scratch. (Replaced a 20-step power iteration, which under-estimated by up to 20 %:
     ``benchmarks/bench_sharpness.py``.)
     """
     n = v.shape[0]
     m = basis.shape[0]
     alpha, beta, s = tri[0], tri[1], tri[2]
-    work = tri[3:8]
+    work = tri[3:5]
     used = 0
     top = math.nan
     while True:
@@ -1032,7 +1004,7 @@ def _gd_batch(prob, ctl, inp, out, first, stop):
         hv = np.empty(n_hvp)
         n_basis = min(n_hvp, ctl.sharp_basis, max(2, SHARP_BASIS_DOUBLES // max(1, n_hvp)))
         basis = np.empty((n_basis, n_hvp))
-        tri = np.empty((8, n_basis + 1))
+        tri = np.empty((5, n_basis + 1))
         dpre = np.empty(pre_off[n_layers] if ctl.track_sharp else 0)
         bufs = np.empty((5, max_rows * d0 if ctl.track_sharp else 0))
         if ctl.track_sharp:
