@@ -352,6 +352,22 @@ def test_sharpness_exact_on_a_clustered_spectrum(monkeypatch: pytest.MonkeyPatch
         assert traj.sharpness[j] == pytest.approx(float(eig[-1]), rel=1e-8)
 
 
+@pytest.mark.parametrize("data", [False, True], ids=["target", "data"])
+def test_sharpness_at_mid_widths(data: bool) -> None:
+    """Widths whose Hessian–vector products take the register-blocked paths (C = … and
+    C += …, NN, TN and NT, masked last columns): still exact against a dense Hessian."""
+    widths = (6, 9, 7)
+    prob, form, rng = _data_case(17, widths, m=12) if data else _target_case(17, widths)
+    init = _init(rng, widths, 0.4)
+    traj = run(prob, init, Schedule.constant(0.02), max_iter=40, loss_target=-1.0,
+               record_every=20, track_sharpness=True)
+    r = ref.gd(init, form, a1=0.02, max_iter=40, loss_target=-1.0, record_every=20)
+    assert traj.sharpness is not None
+    for j, step in enumerate(traj.step_index):
+        eig = np.linalg.eigvalsh(ref.hessian(ref.unflatten(r.history[int(step)], widths), form))
+        assert traj.sharpness[j] == pytest.approx(float(eig[-1]), rel=1e-7)
+
+
 @njit(cache=False)
 def _tri_top_call(alpha, beta, j):  # type: ignore[no-untyped-def]
     s = np.zeros(j)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gdcert.sim.kernels import _VEC_MAX_MNK, _gemm
+from gdcert.sim.kernels import _VEC_MAX_MNK, _gemm, _gemm_generic
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +19,42 @@ def gemm():  # type: ignore[no-untyped-def]
         _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m)
 
     return call
+
+
+@pytest.fixture(scope="module")
+def gemm_generic():  # type: ignore[no-untyped-def]
+    from numba import njit
+
+    @njit(cache=False)
+    def call(a, oa, ta, b, ob, tb, out, oo, n, k, m, acc):  # type: ignore[no-untyped-def]
+        _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, acc)
+
+    return call
+
+
+@settings(max_examples=120, deadline=None)
+@given(n=st.integers(1, 26), k=st.integers(1, 26), m=st.integers(1, 26),
+       flags=st.sampled_from(["NN", "TN", "NT"]), accumulate=st.booleans(),
+       seed=st.integers(0, 2**31))
+def test_hvp_products_accumulate(gemm_generic, n: int, k: int, m: int,  # type: ignore[no-untyped-def]
+                                 flags: str, accumulate: bool, seed: int) -> None:
+    """The Hessian–vector products' ``_gemm_generic`` on every path (loops, register blocks
+    with ``C += …``, BLAS): ``C ← op(A)op(B)`` or ``C ← C + op(A)op(B)`` to rounding, nothing
+    written outside C."""
+    ta, tb = flags[0] == "T", flags[1] == "T"
+    rng = np.random.default_rng(seed)
+    a_mat = rng.standard_normal((k, n) if ta else (n, k))
+    b_mat = rng.standard_normal((m, k) if tb else (k, m))
+    c0 = rng.standard_normal((n, m))
+    a = np.concatenate([rng.standard_normal(2), a_mat.ravel()])
+    b = np.concatenate([b_mat.ravel(), rng.standard_normal(3)])
+    out = np.concatenate([np.full(4, np.pi), c0.ravel(), np.full(5, np.pi)])
+    gemm_generic(a, 2, int(ta), b, 0, int(tb), out, 4, n, k, m, int(accumulate))
+    want = (a_mat.T if ta else a_mat) @ (b_mat.T if tb else b_mat) + (c0 if accumulate else 0)
+    got = out[4:4 + n * m].reshape(n, m)
+    scale = np.abs(want).max() + np.abs(c0).max()
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13 * scale)
+    assert (out[:4] == np.pi).all() and (out[4 + n * m:] == np.pi).all()
 
 
 @settings(max_examples=120, deadline=None)

@@ -49,11 +49,6 @@ from numba import njit
 
 from gdcert.sim.vecblock import fblock, fblock_nt
 
-#: The Hessian–vector products (:func:`_gemm_generic`): at most this many multiply–adds
-#: ``n·k·m`` use plain loops, larger ones BLAS (loops won up to about 10×10×10; at 12×12×12
-#: scipy's ``dgemm`` was about twice as fast; docs/performance.md).
-_LOOP_MAX_MNK = 1000
-
 #: Products with at most this many multiply–adds (and no fixed-size path) run inlined loops
 #: with runtime strides; larger ones register-blocked vector code or BLAS.
 _INLINE_MAX_MNK = 64
@@ -283,9 +278,9 @@ def _gemm(a, oa, ta, b, ob, tb, out, oo, n, k, m):
         _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
     elif mnk <= _VEC_MAX_MNK:
         if tb == 0:
-            _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m)
+            _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m, 0 * n)
         else:
-            _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m)
+            _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m, 0 * n)
     else:
         _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, 0 * n)
 
@@ -309,11 +304,12 @@ def _gemm_fixed(a, oa, ta, b, ob, tb, out, oo, size):
 
 
 @njit(**_INNER, forceinline=False)
-def _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m):
+def _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m, add):
     """:func:`_gemm` for B not transposed (NN, TN): blocks of 2 rows × 8 or 4 columns of C
     in vector registers (:func:`gdcert.sim.vecblock.fblock`), the last 1–3 columns by masked
     loads, an odd last row in 1-row blocks. Each entry is an FMA chain over ``p``
-    ascending. Not inlined: one compiled copy (runtime strides for A)."""
+    ascending (from C's entry when ``add ≠ 0``: ``C += …``). Not inlined: one compiled
+    copy (runtime strides for A)."""
     sar = 1 if ta != 0 else k
     sac = n if ta != 0 else 1
     m8 = m - m % 8
@@ -321,51 +317,59 @@ def _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m):
     n2 = n - n % 2
     for i in range(0, n2, 2):
         for j in range(0, m8, 8):
-            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 2, 8, False)
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, add, 2, 8, False)
         for j in range(m8, m4, 4):
-            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 2, 4, False)
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, add, 2, 4, False)
         if m4 < m:
-            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, 2, 4, True)
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, add, 2, 4, True)
     for i in range(n2, n):
         for j in range(0, m8, 8):
-            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 1, 8, False)
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, add, 1, 8, False)
         for j in range(m8, m4, 4):
-            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, 1, 4, False)
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, j, k, 4, add, 1, 4, False)
         if m4 < m:
-            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, 1, 4, True)
+            fblock(a, oa, sar, sac, b, ob, m, out, oo, m, i, m4, k, m - m4, add, 1, 4, True)
 
 
 @njit(**_INNER, forceinline=False)
-def _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m):
+def _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m, add):
     """:func:`_gemm` for ``A Bᵀ`` (NT): blocks of 2 rows × 4 columns of C, each entry a
     4-lane dot product along the rows of A and B (:func:`gdcert.sim.vecblock.fblock_nt`),
-    the last 1–3 columns masked, an odd last row in 1-row blocks."""
+    the last 1–3 columns masked, an odd last row in 1-row blocks; ``add ≠ 0``: ``C += …``."""
     m4 = m - m % 4
     n2 = n - n % 2
     for i in range(0, n2, 2):
         for j in range(0, m4, 4):
-            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, j, k, 4, 2, False)
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, j, k, 4, add, 2, False)
         if m4 < m:
-            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, m4, k, m - m4, 2, True)
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, m4, k, m - m4, add, 2, True)
     for i in range(n2, n):
         for j in range(0, m4, 4):
-            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, j, k, 4, 1, False)
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, j, k, 4, add, 1, False)
         if m4 < m:
-            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, m4, k, m - m4, 1, True)
+            fblock_nt(a, oa, k, b, ob, k, out, oo, m, i, m4, k, m - m4, add, 1, True)
 
 
 @njit(**_INNER, fastmath=_FASTMATH, forceinline=False)
 def _gemm_generic(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate):
     """:func:`_gemm` with runtime sizes and no fixed-size paths, ``+=`` when
-    ``accumulate != 0``: loops when small, else BLAS (the Hessian–vector products).
+    ``accumulate != 0`` (the Hessian–vector products): loops up to ``_INLINE_MAX_MNK``
+    multiply–adds, the register-blocked vector code up to ``_VEC_MAX_MNK`` (as
+    :func:`_gemm`; they used BLAS from 1000 multiply–adds until 2026-12-01), BLAS above.
 
     Runtime-int flags, one compiled copy, not inlined: its eight call sites in :func:`_hvp`
     would otherwise each carry a vectorised loop, which every caller up to the batch
     kernel optimises and compiles again."""
-    if n * k * m > _LOOP_MAX_MNK:
+    mnk = n * k * m
+    if mnk > _VEC_MAX_MNK or (ta != 0 and tb != 0):
         _gemm_blas(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
-        return
-    _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
+    elif mnk > _INLINE_MAX_MNK:
+        if tb == 0:
+            _gemm_vec(a, oa, ta, b, ob, out, oo, n, k, m, accumulate)
+        else:
+            _gemm_vec_nt(a, oa, b, ob, out, oo, n, k, m, accumulate)
+    else:
+        _gemm_small(a, oa, ta, b, ob, tb, out, oo, n, k, m, accumulate)
 
 
 @njit(**_INNER, fastmath=_FASTMATH, forceinline=True)
@@ -644,7 +648,7 @@ def _tri_top(alpha, beta, j, s, work):
     return theta
 
 
-@njit(**_INNER)
+@njit(**_INNER, fastmath=_FASTMATH)
 def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf,
                dpre, bufs, basis, tri):
     """``λ_max(∇²ℓ(θ))`` by Lanczos on Hessian–vector products (:func:`_hvp`).
@@ -658,7 +662,8 @@ def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_si
     restarts from the Ritz vector. The largest *algebraic* eigenvalue comes out directly,
     also where a negative one dominates in modulus (saddles). ``tri``: ``(5, rows + 1)``
     scratch. (Replaced a 20-step power iteration, which under-estimated by up to 20 %:
-    ``benchmarks/bench_sharpness.py``.)
+    ``benchmarks/bench_sharpness.py``.) ``fastmath`` (reassociation): the dot products of
+    the reorthogonalisation run as vector reductions.
     """
     n = v.shape[0]
     m = basis.shape[0]

@@ -57,7 +57,7 @@ def _codegen(rows: int, width: int, masked: bool):  # type: ignore[no-untyped-de
         from llvmlite import ir
         from numba.core import cgutils
 
-        a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k, cnt = args
+        a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k, cnt, add = args
         tys = signature.args
         vec = ir.VectorType(ir.DoubleType(), 4)
         i64 = ir.IntType(64)
@@ -65,6 +65,7 @@ def _codegen(rows: int, width: int, masked: bool):  # type: ignore[no-untyped-de
         vfma = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(vec, [vec] * 3), "llvm.fma.v4f64")
         arrays = {0: a, 4: b, 7: c}
+        adding = builder.icmp_signed("!=", add, ir.Constant(add.type, 0))
         zero = ir.Constant(vec, [0.0] * 4)
         if masked:
             mvec = ir.VectorType(ir.IntType(1), 4)
@@ -102,8 +103,16 @@ def _codegen(rows: int, width: int, masked: bool):  # type: ignore[no-untyped-de
                 v = builder.insert_element(v, x, ir.Constant(ir.IntType(32), q))
             return v
 
+        crows = [builder.add(builder.add(oc, builder.mul(builder.add(i, ir.Constant(i64, r)),
+                                                         ldc)), j) for r in range(rows)]
+        # C += … (``add``): the sums start from C's entries, else from zero
         acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(nv)]
                for _ in range(rows)]
+        with builder.if_then(adding):
+            for r in range(rows):
+                for q in range(nv):
+                    builder.store(load(vptr(7, builder.add(crows[r], ir.Constant(i64, 4 * q)))),
+                                  acc[r][q])
         row_a = [builder.add(oa, builder.mul(builder.add(i, ir.Constant(i64, r)), sar))
                  for r in range(rows)]
         with cgutils.for_range(builder, k) as loop:
@@ -117,10 +126,9 @@ def _codegen(rows: int, width: int, masked: bool):  # type: ignore[no-untyped-de
                     builder.store(builder.call(vfma, [x, ys[q], builder.load(acc[r][q])]),
                                   acc[r][q])
         for r in range(rows):
-            crow = builder.add(builder.add(oc, builder.mul(builder.add(i, ir.Constant(i64, r)),
-                                                           ldc)), j)
             for q in range(nv):
-                store(builder.load(acc[r][q]), vptr(7, builder.add(crow, ir.Constant(i64, 4 * q))))
+                store(builder.load(acc[r][q]),
+                      vptr(7, builder.add(crows[r], ir.Constant(i64, 4 * q))))
         return context.get_dummy_value()
 
     return codegen
@@ -139,7 +147,7 @@ def _codegen_nt(rows: int, masked: bool):  # type: ignore[no-untyped-def]
         from llvmlite import ir
         from numba.core import cgutils
 
-        a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k, cnt = args
+        a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k, cnt, add = args
         tys = signature.args
         vec = ir.VectorType(ir.DoubleType(), 4)
         i64, i32 = ir.IntType(64), ir.IntType(32)
@@ -196,6 +204,19 @@ def _codegen_nt(rows: int, masked: bool):  # type: ignore[no-untyped-def]
             s23 = builder.fadd(shuf(v[2], v[3], [0, 4, 2, 6]), shuf(v[2], v[3], [1, 5, 3, 7]))
             tot = builder.fadd(shuf(s01, s23, [0, 1, 4, 5]), shuf(s01, s23, [2, 3, 6, 7]))
             crow = builder.add(builder.add(oc, builder.mul(builder.add(i, const(r)), ldc)), j)
+            # C += … (``add``): C's entries added to the finished sums
+            old_c = cgutils.alloca_once_value(builder, zero)
+            with builder.if_then(builder.icmp_signed("!=", add, ir.Constant(add.type, 0))):
+                if masked:
+                    cmask = ir.Constant(mvec, ir.Undefined)
+                    for q in range(4):
+                        cmask = builder.insert_element(
+                            cmask, builder.icmp_signed(">", cnt, const(q)), ir.Constant(i32, q))
+                    builder.store(builder.call(mload, [vptr(6, crow), ir.Constant(i32, 8),
+                                                       cmask, zero]), old_c)
+                else:
+                    builder.store(builder.load(vptr(6, crow), align=8), old_c)
+            tot = builder.fadd(builder.load(old_c), tot)
             if not masked:
                 builder.store(tot, vptr(6, crow), align=8)
                 continue
@@ -209,78 +230,83 @@ def _codegen_nt(rows: int, masked: bool):  # type: ignore[no-untyped-def]
 
 
 def _py_block(a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
-              cnt, rows, width):
+              cnt, add, rows, width):
     for r in range(rows):
         for q in range(min(width, cnt)):
-            acc = 0.0
+            acc = c[oc + (i + r) * ldc + j + q] if add else 0.0
             for p in range(k):
                 acc += a[oa + (i + r) * sar + p * sac] * b[ob + p * ldb + j + q]
             c[oc + (i + r) * ldc + j + q] = acc
 
 
 def _py_block_nt(a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
-                 cnt, rows):
+                 cnt, add, rows):
     for r in range(rows):
         for q in range(cnt):
             acc = 0.0
             for p in range(k):
                 acc += a[oa + (i + r) * lda + p] * b[ob + (j + q) * ldb + p]
+            if add:
+                acc = c[oc + (i + r) * ldc + j + q] + acc
             c[oc + (i + r) * ldc + j + q] = acc
 
 
 if numba.config.DISABLE_JIT:  # type: ignore[attr-defined]  # pragma: no cover
     def fblock_nt(a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
-                  cnt, rows, masked):
+                  cnt, add, rows, masked):
         """Python fallback of the NT block (see :func:`_codegen_nt`)."""
-        _py_block_nt(a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k, cnt if masked else 4, rows)
+        _py_block_nt(a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k, cnt if masked else 4, add,
+                     rows)
 
     def fblock(a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
-               cnt, rows, width, masked):
+               cnt, add, rows, width, masked):
         """Python fallback of the register-blocked block (see the module docstring)."""
         _py_block(a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k, cnt if masked else width,
-                  rows, width)
+                  add, rows, width)
 else:
     @intrinsic
     def fblock(typingctx, a, oa, sar, sac, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
-            cnt, rows, width, masked):
+            cnt, add, rows, width, masked):
         """``rows``, ``width`` and ``masked`` must be literals (``masked`` only with width
-        4; ``cnt`` is then the number of valid columns, 1–3, else ignored)."""
+        4; ``cnt`` is then the number of valid columns, 1–3, else ignored); ``add ≠ 0``:
+        ``C += …`` instead of ``C = …``."""
         r = getattr(rows, "literal_value", None)
         w = getattr(width, "literal_value", None)
         mk = getattr(masked, "literal_value", None)
         if r not in (1, 2) or w not in (4, 8) or mk not in (True, False) or (mk and w != 4):
             return None
-        ints = [oa, sar, sac, ob, ldb, oc, ldc, i, j, k, cnt]
+        ints = [oa, sar, sac, ob, ldb, oc, ldc, i, j, k, cnt, add]
         if not all(isinstance(t, types.Integer) for t in ints):
             return None
         i64 = types.int64
-        sig = types.void(a, i64, i64, i64, b, i64, i64, c, i64, i64, i64, i64, i64, i64,
+        sig = types.void(a, i64, i64, i64, b, i64, i64, c, i64, i64, i64, i64, i64, i64, i64,
                          rows, width, masked)
         gen = _codegen(r, w, bool(mk))
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            return gen(context, builder, signature, args[:14])
+            return gen(context, builder, signature, args[:15])
 
         return sig, codegen
 
     @intrinsic
     def fblock_nt(typingctx, a, oa, lda, b, ob, ldb, c, oc, ldc, i, j, k,  # type: ignore[no-untyped-def]
-               cnt, rows, masked):
-        """``rows`` (1 or 2) and ``masked`` must be literals (see :func:`_codegen_nt`)."""
+               cnt, add, rows, masked):
+        """``rows`` (1 or 2) and ``masked`` must be literals (see :func:`_codegen_nt`);
+        ``add ≠ 0``: ``C += …``."""
         r = getattr(rows, "literal_value", None)
         mk = getattr(masked, "literal_value", None)
         if r not in (1, 2) or mk not in (True, False):
             return None
         if not all(isinstance(t, types.Integer) for t in [oa, lda, ob, ldb, oc, ldc, i, j, k,
-                                                          cnt]):
+                                                          cnt, add]):
             return None
         i64 = types.int64
-        sig = types.void(a, i64, i64, b, i64, i64, c, i64, i64, i64, i64, i64, i64, rows,
+        sig = types.void(a, i64, i64, b, i64, i64, c, i64, i64, i64, i64, i64, i64, i64, rows,
                          masked)
         gen = _codegen_nt(r, bool(mk))
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-            return gen(context, builder, signature, args[:13])
+            return gen(context, builder, signature, args[:14])
 
         return sig, codegen
 
