@@ -350,6 +350,40 @@ def test_sharpness_exact_on_a_clustered_spectrum(monkeypatch: pytest.MonkeyPatch
     for j, step in enumerate(traj.step_index):
         eig = np.linalg.eigvalsh(ref.hessian(ref.unflatten(r.history[int(step)], widths), form))
         assert traj.sharpness[j] == pytest.approx(float(eig[-1]), rel=1e-8)
+    assert traj.sharpness_residual is not None
+    assert np.all(traj.sharpness_residual <= _k.SHARP_RTOL)
+
+
+def test_sharpness_budget_exhausted_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With too few products per record the tracker says so: a residual above its
+    tolerance, a value at most λ_max (a lower estimate), and the simulate report counts
+    those records and notes them."""
+    import gdcert.sim.engine as engine
+    from gdcert.api.simulation import simulate
+    from gdcert.problem import Problem
+    from gdcert.report.sim_terminal import runs_table
+
+    monkeypatch.setattr(engine, "SHARPNESS_ITERS", 2)
+    rng = np.random.default_rng(5)
+    widths = (3, 4, 4, 3)
+    phi = np.eye(3) + 0.3 * rng.standard_normal((3, 3))
+    init = [np.eye(widths[i + 1], widths[i])
+            + 0.05 * rng.standard_normal((widths[i + 1], widths[i])) for i in range(3)]
+    traj = run(GDProblem.target(phi, widths), init, Schedule.constant(0.05), max_iter=0,
+               loss_target=-1.0, track_sharpness=True)
+    assert traj.sharpness is not None and traj.sharpness_residual is not None
+    top = float(np.linalg.eigvalsh(ref.hessian(init, ref.Form(phi=phi)))[-1])
+    assert traj.sharpness_residual[0] > _k.SHARP_RTOL
+    assert traj.sharpness[0] <= top * (1 + 1e-12)
+    runs = simulate(Problem.from_target(phi, depth=3), init="identity", step_sizes=[0.05],
+                    iterations=50, record_every=10, track_sharpness=True).runs
+    loose = runs[0].details.get("sharpness_lower_estimates")
+    assert loose and loose >= 1
+    from rich.console import Console
+
+    con = Console(width=200, record=True)
+    con.print(runs_table(runs))
+    assert "lower estimates of λ_max" in con.export_text()
 
 
 @pytest.mark.parametrize("data", [False, True], ids=["target", "data"])

@@ -133,6 +133,18 @@ def _promise_checks(problem: Problem, cover: Sequence[Bound], schedule: Any, tra
     return checks, extra
 
 
+
+def sharpness_lower_estimates(residual: Any) -> int:
+    """How many tracked sharpness values missed the tracker's residual test (its product
+    budget ran out first, so they are lower estimates of λ_max); 0 when not tracked."""
+    from gdcert.sim.kernels import SHARP_RTOL
+
+    if residual is None:
+        return 0
+    r = np.asarray(residual, dtype=np.float64)
+    return int(np.sum(r > SHARP_RTOL * (1.0 + 1e-9)))
+
+
 def make_run(problem: Problem, model: Model, *, seed: int, init_name: str, step_label: str,
              schedule: Any, w0: Sequence[np.ndarray], cover: Sequence[Bound], traj: Any,
              tol: float, core_delta_bal: float | None = None) -> Run:
@@ -150,7 +162,11 @@ def make_run(problem: Problem, model: Model, *, seed: int, init_name: str, step_
     constant = schedule.gamma == 0.0 or math.isinf(schedule.a2)
     records = {"step_index": traj.step_index, "loss": traj.loss, "grad_norm": traj.grad_norm,
                "balancedness": traj.balancedness, "sharpness": traj.sharpness,
+               "sharpness_residual": traj.sharpness_residual,
                "invariants": traj.invariants, **extra}
+    loose = sharpness_lower_estimates(traj.sharpness_residual)
+    if loose:
+        details["sharpness_lower_estimates"] = loose
     return Run(
         seed=seed, init=init_name, step_label=step_label,
         step_size=min(schedule.a1, schedule.a2) if constant else None,

@@ -59,6 +59,13 @@ def runs_table(runs: Sequence[Any], *, title: str = "Verification runs") -> Grou
             inv0 = r.details.get("invariants_initial") or [math.nan] * len(inv)
             notes.append(f"   invariants ‖D_l‖ = ‖W_(l+1)ᵀW_(l+1) − W_lW_lᵀ‖: largest at the end "
                          f"{inv[j]:.3g} (l = {j + 1}; initially {inv0[j]:.3g})\n", style="dim")
+        loose = r.details.get("sharpness_lower_estimates")
+        if loose:
+            sharp = r.records.get("sharpness")
+            n_rec = 0 if sharp is None else np.size(sharp)
+            notes.append(f"   sharpness: the tracker's product budget ran out before its residual "
+                         f"test (1e-9) at {loose} of {n_rec} records; those values are lower "
+                         f"estimates of λ_max\n", style="yellow")
         track = r.records.get("invariants")
         if track is not None and np.size(track):
             arr = np.asarray(track)

@@ -177,12 +177,15 @@ class Trajectory:
     """One GD run; records at ``step_index`` (every ``record_every`` steps and at the end).
 
     ``loss``/``grad_norm`` (``‖∇ℓ‖_F`` over all layers) at each record; ``balancedness``
-    (exact spectral-norm ``b(W⃗)``) and ``sharpness`` (``λ_max(∇²ℓ)`` estimated by power
-    iteration with Hessian–vector products) when tracked. ``iterations`` is the number of
-    steps taken ``K``; ``stop`` is ``"target"``, ``"diverged"`` or ``"budget"`` (or
-    ``"orbit"``, only when :func:`run_batch` is asked to stop settled orbits);
-    ``final_weights`` are ``W_1..W_L`` at ``θ_K``; ``step_norm_last = ‖θ_K − θ_{K−1}‖`` and
-    ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when ``K`` < 1 resp. 2).
+    (exact spectral-norm ``b(W⃗)``) and ``sharpness`` (``λ_max(∇²ℓ)`` by Lanczos on
+    Hessian–vector products, with ``sharpness_residual`` its relative residual: at most
+    ``gdcert.sim.kernels.SHARP_RTOL`` = 1e-9 when converged, larger only where the
+    product budget ran out, the value then a lower estimate) when tracked.
+    ``iterations`` is the number of steps taken ``K``; ``stop`` is ``"target"``,
+    ``"diverged"`` or ``"budget"`` (or ``"orbit"``, only when :func:`run_batch` is asked to
+    stop settled orbits); ``final_weights`` are ``W_1..W_L`` at ``θ_K``;
+    ``step_norm_last = ‖θ_K − θ_{K−1}‖`` and ``step_norm_two = ‖θ_K − θ_{K−2}‖`` (NaN when
+    ``K`` < 1 resp. 2).
 
     Every step, not only the records, feeds two more things:
 
@@ -218,6 +221,7 @@ class Trajectory:
     first_violation: dict[str, int | None] = field(default_factory=dict)
     promise_ratio: dict[str, float] = field(default_factory=dict)
     promise_worst_step: dict[str, int | None] = field(default_factory=dict)
+    sharpness_residual: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python form (lists and floats) for JSON."""
@@ -231,6 +235,7 @@ class Trajectory:
             "grad_norm": _list(self.grad_norm),
             "balancedness": _list(self.balancedness),
             "sharpness": _list(self.sharpness),
+            "sharpness_residual": _list(self.sharpness_residual),
             "invariants": None if self.invariants is None else self.invariants.tolist(),
             "iterations": self.iterations,
             "stop": self.stop,
@@ -743,6 +748,8 @@ def _trajectories(out: Any, widths: tuple[int, ...], max_iter: int, *,
                 grad_norm=vals[:, _k.REC_GRAD].copy(),
                 balancedness=vals[:, _k.REC_BAL].copy() if track_balancedness else None,
                 sharpness=vals[:, _k.REC_SHARP].copy() if track_sharpness else None,
+                sharpness_residual=(vals[:, _k.REC_SHARP_RES].copy() if track_sharpness
+                                    else None),
                 invariants=out.rec_inv[t, :n].copy() if track_invariants else None,
                 final_weights=_unpack(widths, out.theta_out[t]),
                 **run_summary(out, t, max_iter),

@@ -80,7 +80,8 @@ REC_LOSS = 0
 REC_GRAD = 1
 REC_BAL = 2
 REC_SHARP = 3
-N_REC_COLS = 4
+REC_SHARP_RES = 4  # the sharpness tracker's relative residual (≤ SHARP_RTOL: converged)
+N_REC_COLS = 5
 
 #: Columns of ``info_f[t, :]``: final loss, ‖θ_K − θ_{K−1}‖, ‖θ_K − θ_{K−2}‖, ‖θ_K‖.
 N_INFO_F = 4
@@ -651,7 +652,10 @@ def _tri_top(alpha, beta, j, s, work):
 @njit(**_INNER, fastmath=_FASTMATH)
 def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_sigma, g_buf,
                dpre, bufs, basis, tri):
-    """``λ_max(∇²ℓ(θ))`` by Lanczos on Hessian–vector products (:func:`_hvp`).
+    """``(λ_max(∇²ℓ(θ)), relative residual)`` by Lanczos on Hessian–vector products
+    (:func:`_hvp`). The residual ``β_j|s_j|/|θ|`` is at most :data:`SHARP_RTOL` when the rule
+    was met (an invariant subspace or a full basis count as met); above it, the product
+    budget ran out first and θ is a lower estimate.
 
     From ``v`` (unit norm on entry; left as the top Ritz vector, a warm start for the next
     record): the Lanczos recurrence with full reorthogonalisation (twice) against the
@@ -671,6 +675,7 @@ def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_si
     work = tri[3:5]
     used = 0
     top = math.nan
+    rel = math.nan
     while True:
         for q in range(n):
             basis[0, q] = v[q]
@@ -704,14 +709,16 @@ def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_si
             beta[j] = b
             jj = j + 1
             if not math.isfinite(b):
-                return math.nan
+                return math.nan, math.nan
             full = jj == m or jj == n
             spent = used >= max_hvp
             if full or spent or jj <= 2 or jj % 3 == 0 or b == 0.0:
                 top = _tri_top(alpha, beta, jj, s, work)
                 scale = max(abs(top), 1e-300)
-                if b * abs(s[jj - 1]) <= SHARP_RTOL * scale or b <= 1e-15 * scale:
+                rel = b * abs(s[jj - 1]) / scale
+                if rel <= SHARP_RTOL or b <= 1e-15 * scale:
                     done = True
+                    rel = min(rel, SHARP_RTOL)
                 if done or full or spent:
                     break
             for q in range(n):
@@ -729,7 +736,7 @@ def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_si
             for q in range(n):
                 v[q] /= nrm
         if done or used >= max_hvp or jj == n:
-            return top
+            return top, (min(rel, SHARP_RTOL) if jj == n else rel)
 
 
 @njit(**_INNER)
@@ -1115,15 +1122,18 @@ def _gd_batch(prob, ctl, inp, out, first, stop):
                 rec_vals[n_rec, REC_GRAD] = math.sqrt(gsq)
                 rec_vals[n_rec, REC_BAL] = math.nan
                 rec_vals[n_rec, REC_SHARP] = math.nan
+                rec_vals[n_rec, REC_SHARP_RES] = math.nan
                 if finite:
                     if ctl.track_bal:
                         rec_vals[n_rec, REC_BAL] = _balancedness(ring[k % 4], widths, w_off,
                                                                  rec_inv[n_rec], 0.0)
                     if ctl.track_sharp:
-                        rec_vals[n_rec, REC_SHARP] = _sharpness(
+                        top, res = _sharpness(
                             ring[k % 4], v, hv, ctl.sharp_iters, widths, w_off, pre, pre_off, sigma,
                             has_sigma, g_buf, dpre, bufs, basis, tri,
                         )  # fmt: skip
+                        rec_vals[n_rec, REC_SHARP] = top
+                        rec_vals[n_rec, REC_SHARP_RES] = res
                 n_rec += 1
             if stopping:
                 break
