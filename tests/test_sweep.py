@@ -341,3 +341,20 @@ def test_memory_cap_splits_large_batches(tmp_path: Path) -> None:
     per_call = _chunks(big, 40)
     assert 1 <= per_call < 40
     assert per_call * 8 * 6 * 64 * 200 * 200 <= TASK_MEMORY_CAP
+
+
+def test_sharpness_final_lower_estimate_is_noted(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sharpness value the tracker could not converge (its product budget ran out) is
+    flagged in the row's note; converged ones leave the note empty."""
+    import gdcert.sim.engine as engine
+
+    text = ("problem: {target: MINUS_I}\ndepth: 3\ninit: near_identity\nstep_size: 0.05\n"
+            "iterations: 200\ntrack: {sharpness: true}\n")
+    spec = sweep_config.load(write(tmp_path, text))
+    rows = run_sweep(spec).rows
+    assert rows[0]["sharpness_final"] is not None and rows[0]["note"] == ""
+    monkeypatch.setattr(engine, "SHARPNESS_ITERS", 1)
+    rows = run_sweep(sweep_config.load(write(tmp_path, text, "b.yaml"))).rows
+    assert rows[0]["sharpness_final"] is not None
+    assert "lower estimate" in rows[0]["note"]

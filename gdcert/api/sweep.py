@@ -206,13 +206,20 @@ def _base_row(task: GroupTask, cell: Cell) -> dict[str, Any]:
 def _run_row(row: dict[str, Any], run: Any) -> dict[str, Any]:
     import numpy as np
 
+    from gdcert.sim.kernels import SHARP_RTOL
+
     held = [p.held for p in run.promises]
     sharp = run.records.get("sharpness")
     sharp_final = None
     if sharp is not None:
-        finite = np.asarray(sharp, dtype=float)
-        finite = finite[np.isfinite(finite)]
-        sharp_final = float(finite[-1]) if finite.size else None
+        values = np.asarray(sharp, dtype=float)
+        idx = np.flatnonzero(np.isfinite(values))
+        if idx.size:
+            sharp_final = float(values[idx[-1]])
+            res = run.records.get("sharpness_residual")
+            if res is not None and float(np.asarray(res, dtype=float)[idx[-1]]) > SHARP_RTOL:
+                row["note"] = ("sharpness_final is a lower estimate: the tracker's product "
+                               "budget ran out before its residual test")
     row.update(step_size=float(run.step_size), outcome=run.outcome,
                converged=run.outcome == "converged_global", iterations=int(run.iterations),
                final_loss=float(run.final_loss), optimal_loss=float(run.optimal_loss),

@@ -40,7 +40,8 @@ COLUMNS: dict[str, str] = {
     "promises_held": "every checked promise held (empty when none was checked or "
                      "could not be checked)",
     "promises": "each check as bound_id:held (true/false/none), ';'-separated",
-    "note": "why a cell did not run (not_applicable), else empty",
+    "note": "why a cell did not run (not_applicable); for a run, a caveat on one of its "
+            "values (sharpness_final a lower estimate); else empty",
 }
 
 #: Outcome of a cell whose step size refers to a bound that does not apply.
