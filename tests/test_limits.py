@@ -108,3 +108,21 @@ def test_zero_target_of_any_size_has_a_clean_path(tmp_path: Path) -> None:
         assert any("target is zero" in note for note in doc["notes"])
         cor1 = next(b for b in doc["bounds"] if b["id"] == "nar_sastry.cor1")
         assert cor1["max_step"] == "inf"
+
+
+def test_bound_checks_the_network_only_where_it_builds_the_layers(tmp_path: Path) -> None:
+    """``gdcert bound`` at the default inits needs the target's memory, not L layers': a
+    deep network whose weights would exceed --max-memory is bounded; --verify, which
+    simulates it, is refused with the one-line memory message (exit 2)."""
+    from click.testing import CliRunner
+
+    from gdcert.cli import cli
+
+    np.save(tmp_path / "t.npy", np.diag(np.linspace(0.5, 1.5, 60)))
+    # 8 copies × 200 layers × 60² × 8 B ≈ 46 MB of weights; the target is 29 KB
+    args = ["--max-memory", "20M", "bound", str(tmp_path / "t.npy"), "--depth", "200",
+            "--json", "--init", "identity"]
+    ok = CliRunner().invoke(cli, args)
+    assert ok.exit_code == 0, ok.output
+    refused = CliRunner().invoke(cli, args + ["--verify", "--iterations", "5"])
+    assert refused.exit_code == 2 and "--max-memory" in refused.output

@@ -79,6 +79,30 @@ def test_from_weights_measures_b0_and_product() -> None:
     assert init.weights()[0][0, 0] == 2.0
 
 
+def test_balanced_left_out_of_the_defaults_only_where_its_loss_is_costly(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default inits drop the random balanced one when its exact loss would cost more
+    flops than for a 2048 × 2048 target — not for thin targets of large outer widths —,
+    the report says so, and asking for it by name still evaluates it."""
+    import gdcert
+
+    assert inits.available((2048,) * 3) == ["identity", "zas", "balanced"]
+    assert inits.available((2049,) * 3) == ["identity", "zas"]
+    assert inits.available((5, 7, 5000)) == ["balanced"]  # rank 5: cheap frames
+    assert "2048×2048" in inits.balanced_skipped((4000,) * 21)
+    assert inits.balanced_skipped((100,) * 4) == ""
+    monkeypatch.setattr(inits, "BALANCED_DEFAULT_MAX", 6)
+    phi = np.diag(np.linspace(0.5, 1.5, 8))
+    rep = gdcert.certify(phi, depth=3)
+    assert [i["name"] for i in rep.problem["inits"]] == ["identity", "zas"]
+    assert not any(b.init == "balanced" for b in rep.bounds)
+    assert any("--init balanced" in n for n in rep.notes)
+    assert "--init balanced" in rep._repr_markdown_() and rep.to_dict()["notes"]
+    rep = gdcert.certify(phi, depth=3, inits=["identity", "balanced"])
+    assert any(b.init == "balanced" for b in rep.bounds)
+    assert not any("--init balanced" in n for n in rep.notes)
+
+
 def test_available_and_why_unavailable() -> None:
     assert inits.available((3, 3, 3)) == ["identity", "zas", "balanced"]
     assert inits.available((3, 3)) == ["identity", "balanced"]  # depth 1: no ZAS

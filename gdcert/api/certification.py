@@ -67,6 +67,8 @@ def certify(problem: Problem | np.ndarray, *, depth: int | None = None,
     if eta is not None and aposteriori:
         bounds += _aposteriori(problem, init_objs, eta, bounds, ws, aposteriori_iterations)
     notes = _notes(problem, init_objs)
+    if inits is None and _inits.balanced_skipped(problem.widths):
+        notes.append(_inits.balanced_skipped(problem.widths))
     verdict = make_verdict(eta, bounds, problem, init_objs) if eta is not None else None
     summary = problem.summary()
     given: list[InitArg | None] = list(inits) if inits else [None] * len(init_objs)

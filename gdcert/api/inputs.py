@@ -24,8 +24,12 @@ InitArg = str | os.PathLike[str] | _inits.Init
 
 def load_problem(target: str | os.PathLike[str] | None = None, *, data: str | None = None,
                  depth: int, widths: Sequence[int] | None = None, loss: Loss = "sum",
-                 samples_as_rows: bool = False) -> Problem:
-    """Read a target matrix file (``TARGET``) or a dataset ``.npz`` (``data``) into a Problem."""
+                 samples_as_rows: bool = False, network_copies: int = 8) -> Problem:
+    """Read a target matrix file (``TARGET``) or a dataset ``.npz`` (``data``) into a Problem.
+
+    ``network_copies``: how many copies of all L layer matrices the caller will hold, for
+    the memory check (8 for a simulation); 0 for work that never builds the layers (the
+    closed-form bounds at the default inits need the target's size, not the network's)."""
     from gdcert import io
     from gdcert.problem import check_depth, check_widths
 
@@ -44,7 +48,7 @@ def load_problem(target: str | os.PathLike[str] | None = None, *, data: str | No
         d_x, m, d_y = x.shape[0], x.shape[1], y.shape[0]
         check_memory(8.0 * (3 * (d_x + d_y) * m + 6 * d_x * d_x + 6 * d_x * d_y),
                      what=f"{where}: {d_x}×{m} inputs and {d_y}×{m} outputs")
-        check_network_size(ws, what=where)
+        _check_network(ws, where, network_copies)
         return Problem.from_data(x, y, depth=depth, widths=ws, loss=loss, source=str(data))
     assert target is not None
     phi = io.load_matrix(target)
@@ -53,8 +57,16 @@ def load_problem(target: str | os.PathLike[str] | None = None, *, data: str | No
     ws = check_widths(widths, depth, phi.shape[1], phi.shape[0])
     check_memory(8.0 * 6 * phi.shape[0] * phi.shape[1],
                  what=f"{where}: the spectra of a {phi.shape[0]}×{phi.shape[1]} target")
-    check_network_size(ws, what=where)
+    _check_network(ws, where, network_copies)
     return Problem.from_target(phi, depth=depth, widths=ws, source=str(target))
+
+
+def _check_network(widths: Sequence[int], where: str, copies: int) -> None:
+    if copies > 0:
+        check_network_size(widths, what=where, copies=copies)
+    else:
+        for w in widths:
+            check_dimension(int(w), what=where)
 
 
 #: Largest entry magnitude accepted in a target or dataset. Gradients at initialisation

@@ -73,6 +73,12 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         check_iterations(iterations, name="--iterations")
         check_seeds(seeds, name="--seeds")
     layer_widths = parse_widths(widths)
+    # Only a simulation (--verify, the certificate with --lr), trained weights or an init
+    # built layer by layer holds the L layer matrices; the closed forms at the default inits
+    # need the target's memory, not the network's.
+    analytic = all(str(i) in ("identity", "zas", "balanced") for i in inits)
+    copies = 0 if analytic and not verify and weights is None and (
+        lr is None or no_aposteriori) else 8
     inferred_from: str | None = None
     if layer_widths is None:  # an .npz of weights of the right depth sets the widths
         from gdcert.api.inputs import widths_from_weights
@@ -87,7 +93,7 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         with argument_names(widths="--widths", data="DATA"):
             problem = load_problem(target, data=data, depth=depth, widths=layer_widths,
                                    loss=loss,  # type: ignore[arg-type]
-                                   samples_as_rows=samples_as_rows)
+                                   samples_as_rows=samples_as_rows, network_copies=copies)
     except InputError as exc:
         if inferred_from is None or not str(exc).startswith("--widths: "):
             raise
@@ -95,7 +101,7 @@ def bound(target: str | None, depth: int, data: str | None, samples_as_rows: boo
         # checks below say what is wrong with the file.
         problem = load_problem(target, data=data, depth=depth, widths=None,
                                loss=loss,  # type: ignore[arg-type]
-                               samples_as_rows=samples_as_rows)
+                               samples_as_rows=samples_as_rows, network_copies=copies)
     with argument_names(init="--init", weights="--weights", lr="--lr", depth="--depth"):
         report = _certify_with_status(
             certify, problem, inits=list(inits) or None, weights=weights, lr=lr, seed=seed,
