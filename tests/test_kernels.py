@@ -320,12 +320,26 @@ def test_sharpness_matches_dense_hessian(data: bool) -> None:
     top = float(np.linalg.eigvalsh(ref.hessian(ws, form))[-1])
     # Lanczos with a residual rule: exact to its tolerance at every record, cold or warm
     assert traj.sharpness[-1] == pytest.approx(top, rel=1e-8)
-    first = float(np.linalg.eigvalsh(ref.hessian(init, form))[-1])
-    assert traj.sharpness[0] == pytest.approx(first, rel=1e-8)
+    _assert_sharpness_exact(traj, r, widths, form, 1e-8)
+
+
+def _clustered_case() -> tuple[tuple[int, ...], np.ndarray, list[np.ndarray]]:
+    """Widths, target and a near-identity init whose Hessian's top eigenvalues cluster."""
+    rng = np.random.default_rng(5)
+    widths = (3, 4, 4, 3)
+    phi = np.eye(3) + 0.3 * rng.standard_normal((3, 3))
+    init = [np.eye(widths[i + 1], widths[i])
+            + 0.05 * rng.standard_normal((widths[i + 1], widths[i])) for i in range(3)]
+    return widths, phi, init
+
+
+def _assert_sharpness_exact(traj: Trajectory, r: ref.RefRun, widths: tuple[int, ...],
+                            form: ref.Form, rel: float) -> None:
+    """Every recorded sharpness equals λ_max of a dense Hessian at the same iterate."""
+    assert traj.sharpness is not None
     for j, step in enumerate(traj.step_index):
-        ws = ref.unflatten(r.history[int(step)], widths)
-        assert traj.sharpness[j] == pytest.approx(
-            float(np.linalg.eigvalsh(ref.hessian(ws, form))[-1]), rel=1e-8)
+        eig = np.linalg.eigvalsh(ref.hessian(ref.unflatten(r.history[int(step)], widths), form))
+        assert traj.sharpness[j] == pytest.approx(float(eig[-1]), rel=rel)
 
 
 @pytest.mark.parametrize("basis", [40, 3])
@@ -337,19 +351,12 @@ def test_sharpness_exact_on_a_clustered_spectrum(monkeypatch: pytest.MonkeyPatch
     import gdcert.sim.engine as engine
 
     monkeypatch.setattr(engine, "SHARPNESS_BASIS", basis)
-    rng = np.random.default_rng(5)
-    widths = (3, 4, 4, 3)
-    phi = np.eye(3) + 0.3 * rng.standard_normal((3, 3))
+    widths, phi, init = _clustered_case()
     prob, form = GDProblem.target(phi, widths), ref.Form(phi=phi)
-    init = [np.eye(widths[i + 1], widths[i])
-            + 0.05 * rng.standard_normal((widths[i + 1], widths[i])) for i in range(3)]
     traj = run(prob, init, Schedule.constant(0.05), max_iter=300, loss_target=-1.0,
                record_every=100, track_sharpness=True)
     r = ref.gd(init, form, a1=0.05, max_iter=300, loss_target=-1.0, record_every=100)
-    assert traj.sharpness is not None
-    for j, step in enumerate(traj.step_index):
-        eig = np.linalg.eigvalsh(ref.hessian(ref.unflatten(r.history[int(step)], widths), form))
-        assert traj.sharpness[j] == pytest.approx(float(eig[-1]), rel=1e-8)
+    _assert_sharpness_exact(traj, r, widths, form, 1e-8)
     assert traj.sharpness_residual is not None
     assert np.all(traj.sharpness_residual <= _k.SHARP_RTOL)
 
@@ -364,11 +371,7 @@ def test_sharpness_budget_exhausted_is_reported(monkeypatch: pytest.MonkeyPatch)
     from gdcert.report.sim_terminal import runs_table
 
     monkeypatch.setattr(engine, "SHARPNESS_ITERS", 2)
-    rng = np.random.default_rng(5)
-    widths = (3, 4, 4, 3)
-    phi = np.eye(3) + 0.3 * rng.standard_normal((3, 3))
-    init = [np.eye(widths[i + 1], widths[i])
-            + 0.05 * rng.standard_normal((widths[i + 1], widths[i])) for i in range(3)]
+    widths, phi, init = _clustered_case()
     traj = run(GDProblem.target(phi, widths), init, Schedule.constant(0.05), max_iter=0,
                loss_target=-1.0, track_sharpness=True)
     assert traj.sharpness is not None and traj.sharpness_residual is not None
@@ -396,10 +399,7 @@ def test_sharpness_at_mid_widths(data: bool) -> None:
     traj = run(prob, init, Schedule.constant(0.02), max_iter=40, loss_target=-1.0,
                record_every=20, track_sharpness=True)
     r = ref.gd(init, form, a1=0.02, max_iter=40, loss_target=-1.0, record_every=20)
-    assert traj.sharpness is not None
-    for j, step in enumerate(traj.step_index):
-        eig = np.linalg.eigvalsh(ref.hessian(ref.unflatten(r.history[int(step)], widths), form))
-        assert traj.sharpness[j] == pytest.approx(float(eig[-1]), rel=1e-7)
+    _assert_sharpness_exact(traj, r, widths, form, 1e-7)
 
 
 @njit(cache=False)
