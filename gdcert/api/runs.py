@@ -133,7 +133,6 @@ def _promise_checks(problem: Problem, cover: Sequence[Bound], schedule: Any, tra
     return checks, extra
 
 
-
 def sharpness_lower_estimates(residual: Any) -> int:
     """How many tracked sharpness values missed the tracker's residual test (its product
     budget ran out first, so they are lower estimates of λ_max); 0 when not tracked."""
