@@ -361,6 +361,24 @@ def test_sharpness_exact_on_a_clustered_spectrum(monkeypatch: pytest.MonkeyPatch
     assert np.all(traj.sharpness_residual <= _k.SHARP_RTOL)
 
 
+def test_sharpness_degenerate_hessians() -> None:
+    """A zero Hessian (L = 3 at θ = 0), one parameter, and a ±σ spectrum (L = 2 at 0): exact
+    values and finite residuals at every record (a degenerate Ritz vector must not poison
+    the next record's warm start)."""
+    zero = run(GDProblem.target(np.eye(2), (2, 2, 2, 2)), [np.zeros((2, 2))] * 3,
+               Schedule.constant(0.1), max_iter=4, loss_target=-1.0, record_every=1,
+               track_sharpness=True)
+    assert zero.sharpness is not None and zero.sharpness_residual is not None
+    assert np.all(zero.sharpness == 0.0) and np.all(zero.sharpness_residual <= _k.SHARP_RTOL)
+    one = run(GDProblem.target(np.array([[2.0]]), (1, 1)), [np.array([[0.5]])],
+              Schedule.constant(0.1), max_iter=3, loss_target=-1.0, record_every=1,
+              track_sharpness=True)
+    assert one.sharpness is not None and np.allclose(one.sharpness, 1.0, rtol=1e-14)
+    pm = run(GDProblem.target(np.diag([3.0, 1.0]), (2, 2, 2)), [np.zeros((2, 2))] * 2,
+             Schedule.constant(0.1), max_iter=0, loss_target=-1.0, track_sharpness=True)
+    assert pm.sharpness is not None and pm.sharpness[0] == pytest.approx(3.0, rel=1e-12)
+
+
 def test_sharpness_budget_exhausted_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     """With too few products per record the tracker says so: a residual above its
     tolerance, a value at most λ_max (a lower estimate), and the simulate report counts

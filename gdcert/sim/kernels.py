@@ -622,6 +622,10 @@ def _tri_top(alpha, beta, j, s, work):
         else:
             lo = mid
     theta = 0.5 * (lo + hi)
+    if j == 1 or norm <= 1e-290:  # 1×1, or T = 0: any unit vector
+        for i in range(j):
+            s[i] = 1.0 if i == 0 else 0.0
+        return alpha[0] if j == 1 else theta
     shift = theta + 1e-10 * norm
     d, el = work[0], work[1]
     for i in range(j):  # σI − T = L D Lᵀ
@@ -644,6 +648,10 @@ def _tri_top(alpha, beta, j, s, work):
         for i in range(j):
             nrm += s[i] * s[i]
         nrm = math.sqrt(nrm)
+        if not (nrm > 0.0 and nrm < math.inf):  # pragma: no cover - overflow guard
+            for i in range(j):
+                s[i] = 1.0 if i == j - 1 else 0.0
+            break
         for i in range(j):
             s[i] /= nrm
     return theta
@@ -732,9 +740,11 @@ def _sharpness(theta, v, hv, max_hvp, widths, w_off, pre, pre_off, sigma, has_si
             v[q] = acc
             nrm += acc * acc
         nrm = math.sqrt(nrm)
-        if nrm > 0.0:
+        if nrm > 0.0 and nrm < math.inf:
             for q in range(n):
                 v[q] /= nrm
+        else:  # a degenerate Ritz vector: the fixed start again
+            _start_vector(v)
         if done or used >= max_hvp or jj == n:
             return top, (min(rel, SHARP_RTOL) if jj == n else rel)
 
