@@ -580,7 +580,8 @@ def _start_vector(v):
 
 #: Lanczos vectors kept by the sharpness tracker: at most ``Controls.sharp_basis``
 #: (:data:`gdcert.sim.engine.SHARPNESS_BASIS`) and at most this many numbers in all
-#: (32 MB); when they are used up it restarts from the Ritz vector.
+#: (32 MB), but never fewer than 2 vectors (above 2²¹ parameters they take more); when
+#: they are used up it restarts from the Ritz vector.
 SHARP_BASIS_DOUBLES = 1 << 22
 #: The sharpness tracker stops when the top Ritz pair's residual is at most this times
 #: ``|θ|`` (then an eigenvalue of the Hessian lies within that of θ).
